@@ -164,12 +164,12 @@ func (s *Server) Reset(ctx context.Context) error {
 // dropped so nothing reaches real AWS.
 func (s *Server) Env() map[string]string {
 	return map[string]string{
-		"AWS_ENDPOINT_URL":      s.URL,
-		"AWS_ACCESS_KEY_ID":     "AKIAOPSDECKDEMO00001",
-		"AWS_SECRET_ACCESS_KEY": "opsdeck-demo-secret",
-		"AWS_SESSION_TOKEN":     "",
-		"AWS_PROFILE":           "",
-		"AWS_CONFIG_FILE":       os.DevNull,
+		"AWS_ENDPOINT_URL":            s.URL,
+		"AWS_ACCESS_KEY_ID":           "AKIAOPSDECKDEMO00001",
+		"AWS_SECRET_ACCESS_KEY":       "opsdeck-demo-secret",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 		"AWS_EC2_METADATA_DISABLED":   "true",
 	}

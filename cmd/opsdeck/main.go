@@ -1,0 +1,77 @@
+// Command opsdeck is the operator's console for multi-account AWS estates:
+// a terminal UI by default, and every action as a headless command with
+// --json for scripts and CI.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `opsdeck — the operator's console for multi-account AWS estates
+
+usage:
+  opsdeck [flags]                         open the terminal UI
+  opsdeck accounts [--select SEL]         list accounts (SEL: all, acme-*, customer=acme,environment=prod)
+  opsdeck accounts import-aws-config [--file F]
+                                          print [[accounts]] TOML for ~/.aws/config role profiles
+  opsdeck whoami ACCOUNT [--role KEY]     assume the role and show the caller identity and expiry
+  opsdeck exec ACCOUNT [--role KEY] -- CMD [ARGS...]
+                                          run CMD with the role's credentials in its environment
+  opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
+  opsdeck version
+
+global flags (any command):
+  --config FILE    estate config (default $OPSDECK_CONFIG, else $XDG_CONFIG_HOME/opsdeck/config.toml)
+  --read-only      refuse every change, whatever the environment allows
+  --region R       region to act in (default: the account's first region)
+  --mfa-code CODE  MFA code (default: asked on the terminal when a role needs one)
+  --json           print JSON
+
+exit codes: 0 ok, 1 failure, 2 bad input or usage
+`
+
+// version is set by the Makefile (-ldflags -X main.version=...).
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, args: os.Args[1:]}
+	os.Exit(run(ctx, e))
+}
+
+func run(ctx context.Context, e *env) int {
+	args := e.args
+	cmd := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "":
+		err = cmdTUI(ctx, e, args)
+	case "accounts", "account":
+		if len(args) > 0 && args[0] == "import-aws-config" {
+			err = cmdImport(e, args[1:])
+		} else {
+			err = cmdAccounts(e, args)
+		}
+	case "whoami":
+		err = cmdWhoami(ctx, e, args)
+	case "exec":
+		err = cmdExec(ctx, e, args)
+	case "demo":
+		err = cmdDemo(ctx, e, args)
+	case "version":
+		fmt.Fprintln(e.stdout, "opsdeck", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+	default:
+		err = usagef("unknown command %q", cmd)
+	}
+	return exitCode(e, err)
+}

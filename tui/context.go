@@ -1,0 +1,61 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsdeck/opsdeck/profiles"
+)
+
+// Context is the one value every screen receives: the estate, the broker,
+// styles, the clock and the current identity. Screens read it; only the
+// root changes it.
+type Context struct {
+	Ctx      context.Context
+	Config   *profiles.Config
+	Broker   *profiles.Broker
+	Styles   *Styles
+	Now      func() time.Time
+	ReadOnly bool
+	// Identity is where the operator currently is (Account nil before the
+	// first switch).
+	Identity Identity
+	Width    int
+	Height   int
+}
+
+// Identity is the current account, role and region, and when its
+// credentials expire.
+type Identity struct {
+	Account *profiles.Account
+	Role    string
+	Region  string
+	Expires time.Time
+	ARN     string
+}
+
+// Messages screens send to the root.
+type (
+	// NavigateMsg opens a screen.
+	NavigateMsg struct{ Kind Kind }
+	// ErrorMsg shows an error on the footer.
+	ErrorMsg struct{ Err error }
+	// InfoMsg shows information on the footer.
+	InfoMsg struct{ Text string }
+	// SwitchMsg asks the root to assume Role in Account.
+	SwitchMsg struct {
+		Account *profiles.Account
+		Role    string
+	}
+)
+
+// Navigate returns a command that opens k.
+func Navigate(k Kind) tea.Cmd { return func() tea.Msg { return NavigateMsg{k} } }
+
+// ReportError returns a command that shows err on the footer.
+func ReportError(err error) tea.Cmd { return func() tea.Msg { return ErrorMsg{err} } }
+
+// ReportInfo returns a command that shows text on the footer.
+func ReportInfo(text string) tea.Cmd { return func() tea.Msg { return InfoMsg{text} } }
