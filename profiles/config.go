@@ -184,7 +184,7 @@ func load(name string, r io.Reader) (*Config, error) {
 	}
 	c.Path = name
 	pos := indexPositions(data)
-	v := &validator{file: name, pos: pos}
+	v := &validator{file: name, pos: pos, data: data}
 	c.validate(v)
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool {
@@ -273,6 +273,7 @@ func IsBadInput(err error) bool {
 type validator struct {
 	file string
 	pos  positions
+	data []byte
 	errs ConfigErrors
 }
 
@@ -280,8 +281,8 @@ type validator struct {
 func (v *validator) at(msg, hint string, paths ...string) {
 	e := &ConfigError{File: v.file, Msg: msg, Hint: hint}
 	for _, p := range paths {
-		if ps, ok := v.pos[p]; ok {
-			e.Line, e.Col = ps.Line, ps.Column
+		if off, ok := v.pos[p]; ok {
+			e.Line, e.Col = lineCol(v.data, off)
 			break
 		}
 	}

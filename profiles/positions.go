@@ -7,10 +7,28 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// positions maps a dotted key path ("accounts.2.id", "roles.read") to where
-// it is written, so validation errors found after decoding can still name
-// file:line:col. Array-of-table entries are numbered from 0 in file order.
-type positions map[string]unstable.Position
+// positions maps a dotted key path ("accounts.2.id", "roles.read") to the
+// byte offset where it is written, so validation errors found after
+// decoding can still name file:line:col. Array-of-table entries are
+// numbered from 0 in file order. Offsets become line:col only when an
+// error is reported (go-toml's Shape rescans the file from the start on
+// every call, which made a 200-account config take 25 ms to index).
+type positions map[string]int
+
+// lineCol converts a byte offset of data into a 1-based line and column.
+func lineCol(data []byte, off int) (int, int) {
+	if off > len(data) {
+		off = len(data)
+	}
+	line, start := 1, 0
+	for i := 0; i < off; i++ {
+		if data[i] == '\n' {
+			line++
+			start = i + 1
+		}
+	}
+	return line, off - start + 1
+}
 
 // indexPositions walks the document once with go-toml's parser. It is only
 // called on input that already decoded, so parse errors cannot occur here;
@@ -41,7 +59,7 @@ func indexPositions(data []byte) positions {
 			}
 			prefix = name
 			if first != nil {
-				pos[name] = p.Shape(first.Raw).Start
+				pos[name] = int(first.Raw.Offset)
 			}
 		case unstable.KeyValue:
 			indexKeyValue(p, pos, prefix, e)
@@ -75,7 +93,7 @@ func indexKeyValue(p *unstable.Parser, pos positions, prefix string, kv *unstabl
 	}
 	val := kv.Value()
 	if first != nil {
-		pos[full] = p.Shape(first.Raw).Start
+		pos[full] = int(first.Raw.Offset)
 	}
 	indexValue(p, pos, full, val)
 }
@@ -91,7 +109,7 @@ func indexValue(p *unstable.Parser, pos positions, path string, val *unstable.No
 			child := it.Node()
 			cp := path + "." + strconv.Itoa(i)
 			if child.Raw.Length > 0 {
-				pos[cp] = p.Shape(child.Raw).Start
+				pos[cp] = int(child.Raw.Offset)
 			} else if _, ok := pos[cp]; !ok {
 				pos[cp] = pos[path]
 			}
@@ -107,7 +125,7 @@ func indexValue(p *unstable.Parser, pos positions, path string, val *unstable.No
 	default:
 		// Point at the value, which is where a bad value is.
 		if val.Raw.Length > 0 {
-			pos[path] = p.Shape(val.Raw).Start
+			pos[path] = int(val.Raw.Offset)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -45,11 +46,7 @@ func main() {
 }
 
 func run(ctx context.Context, e *env) int {
-	args := e.args
-	cmd := ""
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
+	cmd, args := splitCommand(e.args)
 	var err error
 	switch cmd {
 	case "":
@@ -74,4 +71,29 @@ func run(ctx context.Context, e *env) int {
 		err = usagef("unknown command %q", cmd)
 	}
 	return exitCode(e, err)
+}
+
+// valueFlags take a separate value ("--config FILE"), so the word after
+// them is not a command.
+var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true}
+
+// splitCommand finds the command word, which may follow global flags
+// ("opsdeck --config x.toml accounts").
+func splitCommand(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if len(a) > 1 && a[0] == '-' {
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && valueFlags[name] {
+				i++
+			}
+			continue
+		}
+		rest := append(append([]string{}, args[:i]...), args[i+1:]...)
+		return a, rest
+	}
+	return "", args
 }
