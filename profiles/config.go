@@ -472,6 +472,9 @@ func (c *Config) validate(v *validator) {
 	}
 }
 
+// ValidRegion reports whether s looks like an AWS region name.
+func ValidRegion(s string) bool { return regionRe.MatchString(s) }
+
 func validTag(s string) bool {
 	k, _, ok := strings.Cut(s, "=")
 	return ok && k != ""

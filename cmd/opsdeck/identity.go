@@ -31,15 +31,10 @@ func resolve(g *globals, name, role string) (*profiles.Config, *profiles.Account
 	if _, err := cfg.Role(role); err != nil {
 		return nil, nil, "", err
 	}
-	if g.region != "" && !validRegion(g.region) {
+	if g.region != "" && !profiles.ValidRegion(g.region) {
 		return nil, nil, "", usagef("--region %q is not a region name (e.g. eu-west-1)", g.region)
 	}
 	return cfg, a, role, nil
-}
-
-func validRegion(r string) bool {
-	_, err := profiles.Parse("", []byte(fmt.Sprintf("[operator]\nname=\"x-x\"\nregion=%q\n[roles.r]\nname=\"r\"\n", r)))
-	return err == nil
 }
 
 func cmdWhoami(ctx context.Context, e *env, args []string) error {
