@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -127,6 +129,7 @@ func (b *Broker) Source(ctx context.Context) (aws.Config, error) {
 		opts := []func(*config.LoadOptions) error{
 			config.WithRegion(b.cfg.Operator.Region),
 			config.WithRetryer(b.retryer),
+			config.WithHTTPClient(HTTPClient()),
 		}
 		if p := b.cfg.Operator.SourceProfile; p != "" {
 			opts = append(opts, config.WithSharedConfigProfile(p))
@@ -138,6 +141,17 @@ func (b *Broker) Source(ctx context.Context) (aws.Config, error) {
 		}
 	})
 	return b.src, b.srcErr
+}
+
+// HTTPClient is the SDK client with a connection pool sized for fan-out:
+// every account in a region talks to the same endpoint host, and the SDK's
+// default keeps only a few idle connections per host, so a fan-out would
+// reconnect (TLS included) on most calls.
+func HTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 256
+		t.MaxIdleConnsPerHost = 64
+	})
 }
 
 func (b *Broker) retryer() aws.Retryer {
