@@ -110,4 +110,3 @@ func TestMissingMotoSaysHowToInstall(t *testing.T) {
 		t.Fatalf("error lacks %s", want)
 	}
 }
-
