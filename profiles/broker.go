@@ -158,6 +158,7 @@ func (b *Broker) retryer() aws.Retryer {
 	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 			so.MaxAttempts = b.opts.RetryMaxAttempts
+			so.Retryables = append([]retry.IsErrorRetryable{noRetryForNonAWS}, so.Retryables...)
 		})
 	})
 }
@@ -282,6 +283,7 @@ func (b *Broker) assume(ctx context.Context, a *Account, role *Role, depth int) 
 		return Creds{}, err
 	}
 	c := src.Copy()
+	c.Retryer = b.retryer
 	if parent != nil {
 		c.Credentials = parent
 	}

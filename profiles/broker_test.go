@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -325,5 +327,45 @@ func TestEnvForChild(t *testing.T) {
 	}
 	if strings.Contains(got, "AWS_PROFILE") || strings.Contains(got, "=old") {
 		t.Errorf("stale settings kept: %s", got)
+	}
+}
+
+// The retry policy backs off on real AWS failures but not on answers that
+// are not AWS at all (an endpoint without the API), which would only cost
+// the operator seconds of waiting for the same answer.
+func TestRetryPolicy(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		ctype    string
+		wantHits int32
+	}{
+		{"non-AWS 500 is not retried", "<html>500 Internal Server Error</html>", "text/html", 1},
+		{"AWS InternalFailure is retried", `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>try again</Message></Error><RequestId>r</RequestId></ErrorResponse>`, "text/xml", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(500)
+				fmt.Fprint(w, tt.body)
+			}))
+			defer srv.Close()
+			cfg, err := profiles.Parse("broker.toml", []byte(brokerConfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := aws.Config{Region: "eu-north-1", BaseEndpoint: aws.String(srv.URL), Credentials: aws.AnonymousCredentials{}}
+			b := profiles.NewBroker(cfg, profiles.BrokerOptions{Source: &src, RetryMaxAttempts: 3})
+			_, _, err = b.Config(context.Background(), cfg.Account("acme-test"), "", "")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := hits.Load(); got != tt.wantHits {
+				t.Fatalf("%d requests, want %d (%v)", got, tt.wantHits, err)
+			}
+		})
 	}
 }

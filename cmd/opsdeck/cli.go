@@ -129,6 +129,9 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// jsonEncoder writes one compact JSON value per line (NDJSON streams).
+func jsonEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }
+
 func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
 // exitCode maps an error to the documented exit codes and prints it.

@@ -22,6 +22,14 @@ usage:
   opsdeck whoami ACCOUNT [--role KEY]     assume the role and show the caller identity and expiry
   opsdeck exec ACCOUNT [--role KEY] -- CMD [ARGS...]
                                           run CMD with the role's credentials in its environment
+  opsdeck stacks ls [--select SEL] [--regions R1,R2] [--status S1,S2] [--name GLOB] [--concurrency N]
+                                          stacks across accounts × regions (exit 3 when some targets failed)
+  opsdeck stacks show ACCOUNT REGION STACK [--template]
+                                          parameters, outputs, resources, last 20 events
+  opsdeck stacks events ACCOUNT REGION STACK [--follow]
+                                          events; --follow tails until the stack is in a terminal state
+  opsdeck stacks drift ACCOUNT REGION STACK
+                                          detect drift and show differing properties
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
   opsdeck version
 
@@ -32,7 +40,7 @@ global flags (any command):
   --mfa-code CODE  MFA code (default: asked on the terminal when a role needs one)
   --json           print JSON
 
-exit codes: 0 ok, 1 failure, 2 bad input or usage
+exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 some targets failed (results for the rest printed)
 `
 
 // version is set by the Makefile (-ldflags -X main.version=...).
@@ -61,6 +69,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdWhoami(ctx, e, args)
 	case "exec":
 		err = cmdExec(ctx, e, args)
+	case "stacks", "stack":
+		err = cmdStacks(ctx, e, args)
 	case "demo":
 		err = cmdDemo(ctx, e, args)
 	case "version":
@@ -75,7 +85,7 @@ func run(ctx context.Context, e *env) int {
 
 // valueFlags take a separate value ("--config FILE"), so the word after
 // them is not a command.
-var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true}
+var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true}
 
 // splitCommand finds the command word, which may follow global flags
 // ("opsdeck --config x.toml accounts").

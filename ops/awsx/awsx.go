@@ -12,6 +12,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/opsdeck/opsdeck/profiles"
 )
 
 // UnavailableError says an endpoint does not offer an operation (the
@@ -43,14 +45,7 @@ func Unavailable(err error) bool {
 		}
 		return false
 	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		switch re.HTTPStatusCode() {
-		case 404, 500, 501:
-			return true
-		}
-	}
-	return false
+	return profiles.NotAnAWSAnswer(err)
 }
 
 // Classify wraps err as UnavailableError when the endpoint lacks op.
@@ -84,6 +79,10 @@ func Summary(err error) string {
 			s += ": " + m
 		}
 		return s + hint(ae.ErrorCode())
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return fmt.Sprintf("HTTP %d without an AWS error body: the endpoint or region does not serve this API (region not enabled, or an emulator gap)", re.HTTPStatusCode())
 	}
 	var ne *net.OpError
 	if errors.As(err, &ne) {
