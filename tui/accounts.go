@@ -20,7 +20,8 @@ func init() {
 }
 
 type accountKeys struct {
-	Up, Down, PageUp, PageDown, Top, Bottom, Switch, Role, Sort, Reverse key.Binding
+	listKeys
+	Switch, Role key.Binding
 }
 
 // accounts is the accounts screen: a customer × environment matrix over a
@@ -45,16 +46,9 @@ var accountCols = []table.Column{
 
 func newAccounts(c *Context) Screen {
 	s := &accounts{ctx: c, keys: accountKeys{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+		listKeys: newListKeys(),
 		Switch:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "switch to account")),
 		Role:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "pick role")),
-		Sort:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
-		Reverse:  key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 	}}
 	s.tbl = table.New(accountCols, c.Styles.Table)
 	s.tbl.SetEmptyMessage("no account matches the filter (esc clears it)")
@@ -127,25 +121,10 @@ func (s *accounts) Update(msg tea.Msg) tea.Cmd {
 	if s.picking {
 		return s.pickerKey(k)
 	}
+	if s.keys.navigate(s.tbl, len(accountCols), k) {
+		return nil
+	}
 	switch {
-	case key.Matches(k, s.keys.Up):
-		s.tbl.Move(-1)
-	case key.Matches(k, s.keys.Down):
-		s.tbl.Move(1)
-	case key.Matches(k, s.keys.PageUp):
-		s.tbl.Page(-1)
-	case key.Matches(k, s.keys.PageDown):
-		s.tbl.Page(1)
-	case key.Matches(k, s.keys.Top):
-		s.tbl.Top()
-	case key.Matches(k, s.keys.Bottom):
-		s.tbl.Bottom()
-	case key.Matches(k, s.keys.Sort):
-		c, _ := s.tbl.SortColumn()
-		s.tbl.SortBy((c + 1) % len(accountCols))
-	case key.Matches(k, s.keys.Reverse):
-		c, _ := s.tbl.SortColumn()
-		s.tbl.SortBy(max(c, 0))
 	case key.Matches(k, s.keys.Switch):
 		if a := s.selected(); a != nil {
 			role := s.ctx.Config.DefaultRole(a)

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsdeck/opsdeck/ops/stacks"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -24,6 +25,9 @@ type Context struct {
 	Identity Identity
 	Width    int
 	Height   int
+	// Stacks builds the CloudFormation API for a target (nil: the real
+	// client); tests put the drift fake here.
+	Stacks stacks.Factory
 }
 
 // Identity is the current account, role and region, and when its
@@ -38,8 +42,12 @@ type Identity struct {
 
 // Messages screens send to the root.
 type (
-	// NavigateMsg opens a screen.
-	NavigateMsg struct{ Kind Kind }
+	// NavigateMsg opens a screen; Params go to screens that take them
+	// (a selector for :stacks, the stack for the detail view).
+	NavigateMsg struct {
+		Kind   Kind
+		Params any
+	}
 	// ErrorMsg shows an error on the footer.
 	ErrorMsg struct{ Err error }
 	// InfoMsg shows information on the footer.
@@ -52,7 +60,12 @@ type (
 )
 
 // Navigate returns a command that opens k.
-func Navigate(k Kind) tea.Cmd { return func() tea.Msg { return NavigateMsg{k} } }
+func Navigate(k Kind) tea.Cmd { return func() tea.Msg { return NavigateMsg{Kind: k} } }
+
+// NavigateWith opens k with params.
+func NavigateWith(k Kind, params any) tea.Cmd {
+	return func() tea.Msg { return NavigateMsg{Kind: k, Params: params} }
+}
 
 // ReportError returns a command that shows err on the footer.
 func ReportError(err error) tea.Cmd { return func() tea.Msg { return ErrorMsg{err} } }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +15,29 @@ import (
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
-var moto *emulator.Server
+var (
+	moto     *emulator.Server
+	demoOnce sync.Once
+	demo     *emulator.Demo
+	demoErr  error
+)
+
+// seededDemo seeds the demo estate once for the package.
+func seededDemo(t *testing.T, ctx context.Context) *emulator.Demo {
+	t.Helper()
+	demoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "opsdeck-tui-test-")
+		if err != nil {
+			demoErr = err
+			return
+		}
+		demo, demoErr = emulator.SeedDemo(ctx, moto, emulator.DemoEstate(), dir)
+	})
+	if demoErr != nil {
+		t.Fatal(demoErr)
+	}
+	return demo
+}
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m, &moto)) }
 
@@ -85,11 +108,6 @@ func (d *driver) waitFor(what string, cond func() bool) {
 }
 
 func TestFlowSwitchAccount(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := moto.Reset(ctx); err != nil {
-		t.Fatal(err)
-	}
 	cfg := demoConfig(t)
 	var d *driver
 	prompt := func(ctx context.Context, serial string) (string, error) {

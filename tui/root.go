@@ -61,8 +61,9 @@ type Model struct {
 	spin      spinner.Model
 	region    string
 
-	prompt *mfaPromptMsg
-	cancel context.CancelFunc
+	prompt  *mfaPromptMsg
+	cancel  context.CancelFunc
+	initCmd tea.Cmd
 }
 
 // New builds the root model.
@@ -74,7 +75,7 @@ func New(o Options) *Model {
 	c := &Context{Ctx: ctx, Config: o.Config, Broker: o.Broker, Styles: DefaultStyles(DefaultTheme()), Now: o.Now, ReadOnly: o.ReadOnly}
 	m := &Model{ctx: c, screens: map[Kind]Screen{}, keys: newGlobalKeys(), region: o.Region, cancel: cancel,
 		spin: spinner.New(spinner.WithSpinner(spinner.MiniDot))}
-	m.open(o.Start)
+	m.initCmd = m.open(o.Start, nil)
 	if o.Account != "" {
 		if a := o.Config.Account(o.Account); a != nil {
 			m.switching = &SwitchMsg{Account: a, Role: o.Config.DefaultRole(a)}
@@ -92,7 +93,7 @@ func tick() tea.Cmd { return tea.Tick(time.Second, func(t time.Time) tea.Msg { r
 
 // Init starts the clock, the first screen, and a pending switch.
 func (m *Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tick(), m.current().Init()}
+	cmds := []tea.Cmd{tick(), m.initCmd}
 	if m.switching != nil {
 		sw := *m.switching
 		m.switching = nil
@@ -103,27 +104,30 @@ func (m *Model) Init() tea.Cmd {
 
 func (m *Model) current() Screen { return m.screens[m.stack[len(m.stack)-1]] }
 
-func (m *Model) open(k Kind) tea.Cmd {
+func (m *Model) open(k Kind, params any) tea.Cmd {
+	spec, found := screens[k]
+	if !found {
+		return ReportError(fmt.Errorf("no screen %d", k))
+	}
 	for i, s := range m.stack {
 		if s == k { // already open: go back to it
-			m.stack = m.stack[:i+1]
-			return nil
+			m.stack = m.stack[:i]
+			break
 		}
 	}
 	s, ok := m.screens[k]
-	var cmd tea.Cmd
-	if !ok {
-		spec, found := screens[k]
-		if !found {
-			return ReportError(fmt.Errorf("no screen %d", k))
-		}
+	var cmds []tea.Cmd
+	if !ok || spec.Fresh {
 		s = spec.New(m.ctx)
 		m.screens[k] = s
-		cmd = s.Init()
+		cmds = append(cmds, s.Init())
 	}
 	m.stack = append(m.stack, k)
 	s.SetSize(m.bodySize())
-	return cmd
+	if p, ok := s.(Paramed); ok && params != nil {
+		cmds = append(cmds, p.SetParams(params))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) bodySize() (int, int) { return m.ctx.Width, max(0, m.ctx.Height-2) }
@@ -148,7 +152,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case NavigateMsg:
-		return m, m.open(msg.Kind)
+		return m, m.open(msg.Kind, msg.Params)
 	case ErrorMsg:
 		m.setFooter(errorText(msg.Err), m.ctx.Styles.Bad)
 		return m, nil

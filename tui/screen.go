@@ -14,6 +14,10 @@ type Kind int
 const (
 	// AccountsKind is the accounts matrix and list.
 	AccountsKind Kind = iota
+	// StacksKind lists stacks across accounts and regions.
+	StacksKind
+	// StackDetailKind is one stack's tabs.
+	StackDetailKind
 )
 
 // Screen is a child model. Only the root is a tea.Model.
@@ -40,13 +44,21 @@ type Capturing interface {
 	Capturing() bool
 }
 
+// Paramed screens take parameters when opened (NavigateMsg.Params).
+type Paramed interface {
+	SetParams(any) tea.Cmd
+}
+
 // screenSpec registers a screen: its constructor and palette command.
 type screenSpec struct {
 	Kind    Kind
-	Command string
+	Command string // "" = not in the palette (reached from another screen)
 	Aliases []string
+	Args    string
 	Help    string
-	New     func(*Context) Screen
+	// Fresh screens are built anew on every open (a detail view).
+	Fresh bool
+	New   func(*Context) Screen
 }
 
 // screens is the registry; each screen file adds itself in init.
@@ -71,9 +83,17 @@ func (m *Model) commands() []command {
 		{Name: "role", Args: "ROLE", Help: "assume another role in the account", Run: (*Model).cmdRole},
 	}
 	for _, s := range screens {
+		if s.Command == "" {
+			continue
+		}
 		k := s.Kind
-		cmds = append(cmds, command{Name: s.Command, Aliases: s.Aliases, Help: s.Help,
-			Run: func(*Model, []string) tea.Cmd { return Navigate(k) }})
+		cmds = append(cmds, command{Name: s.Command, Aliases: s.Aliases, Args: s.Args, Help: s.Help,
+			Run: func(_ *Model, args []string) tea.Cmd {
+				if len(args) > 0 {
+					return NavigateWith(k, strings.Join(args, " "))
+				}
+				return Navigate(k)
+			}})
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds

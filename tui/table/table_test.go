@@ -140,3 +140,35 @@ func BenchmarkTable100kMemoryPerRow(b *testing.B) {
 		runtime.KeepAlive(tb)
 	}
 }
+
+func TestNaturalOrderWhileAppending(t *testing.T) {
+	tb := newTable()
+	tb.SetNaturalOrder(true)
+	tb.AppendRows(Row{Key: "b/2"}, Row{Key: "b/1"})
+	tb.AppendRows(Row{Key: "a/9"})
+	tb.AppendRows(Row{Key: "c/0"}, Row{Key: "a/1"})
+	var got []string
+	for _, r := range tb.VisibleRows() {
+		got = append(got, r.Key)
+	}
+	if strings.Join(got, " ") != "a/1 a/9 b/1 b/2 c/0" {
+		t.Fatalf("order %v", got)
+	}
+}
+
+// BenchmarkTableStream100k appends 100,000 rows in 600 batches (a fan-out
+// filling in), in natural order.
+func BenchmarkTableStream100k(b *testing.B) {
+	src := rows(100_200)
+	for i := range src {
+		src[i].Key = fmt.Sprintf("%08d", (i*7919)%100_200)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tb := newTable()
+		tb.SetNaturalOrder(true)
+		for j := 0; j < 600; j++ {
+			tb.AppendRows(src[j*167 : (j+1)*167]...)
+		}
+	}
+}
