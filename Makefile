@@ -32,7 +32,7 @@ demo: check-moto build
 	$(BIN)/opsdeck demo
 
 bench: check-moto build
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $(PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 -timeout 30m $(PKGS)
 
 clean:
 	rm -rf $(BIN)
