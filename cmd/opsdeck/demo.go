@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/ops/emulator"
+	"github.com/opsdeck/opsdeck/ops/sessions/standin"
 	"github.com/opsdeck/opsdeck/tui"
 )
 
@@ -55,9 +56,29 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "opsdeck demo: seeded in %s; config at %s\n", time.Since(t1).Round(time.Millisecond), demo.ConfigPath)
 
+	// Session Manager: moto lacks it, so a local stand-in serves sessions
+	// (and proxies the rest of SSM to moto); port forwards to any private
+	// host reach a loopback stand-in database.
+	db, err := standin.StartEcho("opsdeck demo: stand-in database (every private host of the demo answers here)")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer db.Close()
+	ssmSrv, err := standin.Start(standin.Options{Upstream: srv.URL, Dial: standin.MapHosts(db.Addr)})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer ssmSrv.Close()
+	for _, sa := range demo.Seeded.Accounts {
+		if sa.Jumpbox != "" {
+			ssmSrv.Register(standin.Instance{ID: sa.Jumpbox, Name: "jumpbox"})
+		}
+	}
+	os.Setenv("AWS_ENDPOINT_URL_SSM", ssmSrv.URL)
+
 	if serve {
-		fmt.Fprintf(e.stdout, "export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_CONFIG_FILE=/dev/null OPSDECK_CONFIG=%s\n",
-			srv.URL, srv.Env()["AWS_ACCESS_KEY_ID"], srv.Env()["AWS_SECRET_ACCESS_KEY"], demo.ConfigPath)
+		fmt.Fprintf(e.stdout, "export AWS_ENDPOINT_URL=%s AWS_ENDPOINT_URL_SSM=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_CONFIG_FILE=/dev/null OPSDECK_CONFIG=%s\n",
+			srv.URL, ssmSrv.URL, srv.Env()["AWS_ACCESS_KEY_ID"], srv.Env()["AWS_SECRET_ACCESS_KEY"], demo.ConfigPath)
 		fmt.Fprintln(e.stderr, "opsdeck demo: serving; paste the line above into another shell. Ctrl-C stops the emulator.")
 		<-ctx.Done()
 		return nil

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/opsdeck/opsdeck/ops/sessions/pluginmain"
 )
 
 const usage = `opsdeck — the operator's console for multi-account AWS estates
@@ -30,6 +32,12 @@ usage:
                                           events; --follow tails until the stack is in a terminal state
   opsdeck stacks drift ACCOUNT REGION STACK
                                           detect drift and show differing properties
+  opsdeck jumpboxes [--select SEL] [--regions R1,R2]
+                                          tagged jumpboxes with their SSM status
+  opsdeck ssh ACCOUNT [INSTANCE-ID|NAME]  interactive shell on the account's jumpbox (Session Manager)
+  opsdeck forward ACCOUNT (--to HOST:PORT | --rds DB-ID) [--local PORT] [--via INSTANCE]
+                                          forward 127.0.0.1:PORT through the jumpbox until Ctrl-C;
+                                          restarted when the service drops it
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
   opsdeck version
 
@@ -47,6 +55,11 @@ exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 some targets failed (result
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == pluginmain.Arg {
+		// Hidden mode: be AWS's session-manager-plugin (see ops/sessions).
+		pluginmain.Run(os.Args[2:])
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, args: os.Args[1:]}
@@ -69,6 +82,12 @@ func run(ctx context.Context, e *env) int {
 		err = cmdWhoami(ctx, e, args)
 	case "exec":
 		err = cmdExec(ctx, e, args)
+	case "ssh":
+		err = cmdSSH(ctx, e, args)
+	case "forward", "fwd":
+		err = cmdForward(ctx, e, args)
+	case "jumpboxes", "jumpbox":
+		err = cmdJumpboxes(ctx, e, args)
 	case "stacks", "stack":
 		err = cmdStacks(ctx, e, args)
 	case "demo":
@@ -85,7 +104,7 @@ func run(ctx context.Context, e *env) int {
 
 // valueFlags take a separate value ("--config FILE"), so the word after
 // them is not a command.
-var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true}
+var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true, "to": true, "rds": true, "via": true, "local": true}
 
 // splitCommand finds the command word, which may follow global flags
 // ("opsdeck --config x.toml accounts").
