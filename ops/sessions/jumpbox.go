@@ -199,11 +199,18 @@ func Pick(jbs []Jumpbox, want string) (Jumpbox, error) {
 		}
 		return Jumpbox{}, fmt.Errorf("no jumpbox %q; found: %s", want, names(jbs))
 	}
-	var online []Jumpbox
+	var online, unknown []Jumpbox
 	for _, j := range jbs {
-		if j.Online() || j.Ping == "unknown" && j.State == "running" {
+		switch {
+		case j.Online():
 			online = append(online, j)
+		case j.Ping == "unknown" && j.State == "running":
+			unknown = append(unknown, j)
 		}
+	}
+	if len(online) == 0 {
+		// Without SSM's word, a running instance is the best guess.
+		online = unknown
 	}
 	switch len(online) {
 	case 0:

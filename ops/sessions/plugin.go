@@ -127,6 +127,10 @@ func (p Plugin) Command(ctx context.Context, s Started, req Request, region, end
 	}
 	args := append(append([]string{}, p.Prefix...), ResponseEnv, region, "StartSession", "", string(reqJSON), endpoint)
 	cmd := exec.CommandContext(ctx, p.Path, args...)
+	// When stdin is not a file (a pipe from a script), exec copies it in a
+	// goroutine that only ends at EOF; once the plugin has exited, stop
+	// waiting for that copy instead of hanging.
+	cmd.WaitDelay = time.Second
 	env := profiles.Env(os.Environ(), creds, region)
 	cmd.Env = append(dropEnv(env, ResponseEnv), ResponseEnv+"="+string(resp))
 	return cmd, nil

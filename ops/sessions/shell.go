@@ -78,6 +78,25 @@ func (s *Shell) Run() error {
 		signal.Stop(sigs) // no more sends after this returns
 		close(sigs)
 	}()
+	if r := s.cmd.Stdin; r != nil {
+		if _, isFile := r.(*os.File); !isFile {
+			// exec would copy a non-file stdin in a goroutine that Wait
+			// joins, so Run would hang until the reader hits EOF even
+			// after the plugin exited. Give the child a real pipe and
+			// pump into it ourselves.
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			s.cmd.Stdin = pr
+			go func() {
+				_, _ = io.Copy(pw, r)
+				pw.Close()
+			}()
+			defer pw.Close()
+			defer pr.Close()
+		}
+	}
 	if f, ok := s.cmd.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if st, err := term.GetState(int(f.Fd())); err == nil {
 			defer term.Restore(int(f.Fd()), st)

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -259,7 +260,10 @@ func (s *Server) serve(op string, body []byte, host string) (any, *apiError) {
 		if _, ok := s.instances[in.Target]; !ok {
 			return nil, &apiError{400, "TargetNotConnected", in.Target + " is not connected."}
 		}
-		id := fmt.Sprintf("ops-demo-%06d", s.nextID.Add(1))
+		// Unique like real session ids: the plugin names its mux socket
+		// after the id, so a reused id collides with a stale socket.
+		rnd := newID()
+		id := fmt.Sprintf("opsdeck-%d-%x", s.nextID.Add(1), rnd[:6])
 		ss := &session{id: id, target: in.Target, document: in.DocumentName, params: in.Parameters,
 			token: fmt.Sprintf("token-%s-%d", id, time.Now().UnixNano()), done: make(chan struct{})}
 		s.sessions[id] = ss
@@ -331,7 +335,8 @@ func (s *Server) dataChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss.conn = conn
-	ag := &agent{s: s, ss: ss, conn: conn}
+	ag := &agent{s: s, ss: ss, conn: conn, outbox: map[int64]outFrame{}}
+	go ag.resender()
 	ag.run()
 }
 
@@ -345,6 +350,81 @@ type agent struct {
 	in   chan []byte
 	// expected input sequence number: inputs are delivered in order once
 	expect int64
+
+	// outbox holds output frames until the client acknowledges them: the
+	// plugin drops (and does not acknowledge) output that arrives before
+	// its session handler is ready, so unacknowledged output is resent,
+	// as the real agent does.
+	omu    sync.Mutex
+	outbox map[int64]outFrame
+}
+
+type outFrame struct {
+	data []byte
+	sent time.Time
+}
+
+// resendEvery is how often unacknowledged output is sent again.
+const resendEvery = 150 * time.Millisecond
+
+func (a *agent) resender() {
+	t := time.NewTicker(resendEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.ss.done:
+			return
+		case <-t.C:
+		}
+		a.omu.Lock()
+		var due []int64
+		for seq, f := range a.outbox {
+			if time.Since(f.sent) >= resendEvery {
+				due = append(due, seq)
+			}
+		}
+		sort.Slice(due, func(i, j int) bool { return due[i] < due[j] })
+		frames := make([][]byte, 0, len(due))
+		for _, seq := range due {
+			f := a.outbox[seq]
+			f.sent = time.Now()
+			a.outbox[seq] = f
+			frames = append(frames, f.data)
+		}
+		a.omu.Unlock()
+		for _, b := range frames {
+			a.wmu.Lock()
+			err := a.conn.WriteMessage(websocket.BinaryMessage, b)
+			a.wmu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (a *agent) acked(seq int64) {
+	a.omu.Lock()
+	delete(a.outbox, seq)
+	a.omu.Unlock()
+}
+
+// drain waits (bounded) until every output frame is acknowledged.
+func (a *agent) drain(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		a.omu.Lock()
+		n := len(a.outbox)
+		a.omu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-a.ss.done:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (a *agent) send(f frame) error {
@@ -357,7 +437,13 @@ func (a *agent) send(f frame) error {
 	if f.ID == ([16]byte{}) {
 		f.ID = newID()
 	}
-	return a.conn.WriteMessage(websocket.BinaryMessage, f.encode())
+	b := f.encode()
+	if f.Type == msgOutput {
+		a.omu.Lock()
+		a.outbox[f.Seq] = outFrame{data: b, sent: time.Now()}
+		a.omu.Unlock()
+	}
+	return a.conn.WriteMessage(websocket.BinaryMessage, b)
 }
 
 func (a *agent) output(pt uint32, payload []byte) error {
@@ -436,8 +522,20 @@ func (a *agent) readLoop(handshook chan struct{}) {
 			return
 		}
 		f, err := decode(b)
-		if err != nil || f.Type != msgInput {
-			continue // acks of our output need no action: loopback loses nothing
+		if err != nil {
+			continue
+		}
+		if f.Type == msgAck {
+			var ack struct {
+				Seq int64 `json:"AcknowledgedMessageSequenceNumber"`
+			}
+			if json.Unmarshal(f.Payload, &ack) == nil {
+				a.acked(ack.Seq)
+			}
+			continue
+		}
+		if f.Type != msgInput {
+			continue
 		}
 		if a.ack(f) != nil {
 			return
@@ -472,6 +570,7 @@ func (a *agent) readLoop(handshook chan struct{}) {
 }
 
 func (a *agent) closeChannel() {
+	a.drain(5 * time.Second)
 	body, _ := json.Marshal(map[string]any{"MessageId": uuidString(newID()), "CreatedDate": time.Now().UTC().Format(time.RFC3339),
 		"SessionId": a.ss.id, "MessageType": msgChannelClosed, "SchemaVersion": 1, "Output": ""})
 	_ = a.send(frame{Type: msgChannelClosed, Payload: body})

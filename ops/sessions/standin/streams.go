@@ -64,7 +64,10 @@ func (a *agent) shell() {
 	}
 	a.closeChannel()
 	// Let the plugin read channel_closed before the socket goes.
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-a.ss.done:
+	case <-time.After(500 * time.Millisecond):
+	}
 }
 
 // portForward serves the plugin's smux session: every stream it opens is
