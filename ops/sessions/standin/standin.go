@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +52,16 @@ type Options struct {
 	// AgentVersion announced in the handshake (default 3.3.1000.0, which
 	// makes the plugin use multiplexed port forwarding).
 	AgentVersion string
+}
+
+// trace logs every data-channel frame to stderr when
+// OPSDECK_STANDIN_TRACE is set (for debugging the protocol).
+var trace = os.Getenv("OPSDECK_STANDIN_TRACE") != ""
+
+func tracef(format string, a ...any) {
+	if trace {
+		fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+"standin: "+format+"\n", a...)
+	}
 }
 
 // Call records one API call the stand-in served.
@@ -392,6 +403,9 @@ func (a *agent) resender() {
 			frames = append(frames, f.data)
 		}
 		a.omu.Unlock()
+		if len(frames) > 0 {
+			tracef("%s resend %v", a.ss.id, due)
+		}
 		for _, b := range frames {
 			a.wmu.Lock()
 			err := a.conn.WriteMessage(websocket.BinaryMessage, b)
@@ -438,6 +452,7 @@ func (a *agent) send(f frame) error {
 		f.ID = newID()
 	}
 	b := f.encode()
+	tracef("%s > %s seq=%d pt=%d len=%d", a.ss.id, f.Type, f.Seq, f.PayloadType, len(f.Payload))
 	if f.Type == msgOutput {
 		a.omu.Lock()
 		a.outbox[f.Seq] = outFrame{data: b, sent: time.Now()}
@@ -446,7 +461,14 @@ func (a *agent) send(f frame) error {
 	return a.conn.WriteMessage(websocket.BinaryMessage, b)
 }
 
+// output sends stream data with one frame in flight at a time: with
+// pipelined frames, AWS's plugin lost a frame about 1 run in 40 when two
+// port-forward streams opened at once (its out-of-order buffer path); the
+// stand-in only needs to be correct, not fast.
 func (a *agent) output(pt uint32, payload []byte) error {
+	if pt == ptOutput {
+		a.drain(2 * time.Second)
+	}
 	return a.send(frame{Type: msgOutput, PayloadType: pt, Payload: payload})
 }
 
@@ -523,8 +545,10 @@ func (a *agent) readLoop(handshook chan struct{}) {
 		}
 		f, err := decode(b)
 		if err != nil {
+			tracef("%s < undecodable frame: %v", a.ss.id, err)
 			continue
 		}
+		tracef("%s < %s seq=%d pt=%d len=%d", a.ss.id, f.Type, f.Seq, f.PayloadType, len(f.Payload))
 		if f.Type == msgAck {
 			var ack struct {
 				Seq int64 `json:"AcknowledgedMessageSequenceNumber"`
