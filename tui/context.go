@@ -6,6 +6,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/opsdeck/opsdeck/ops/sessions"
 	"github.com/opsdeck/opsdeck/ops/stacks"
 	"github.com/opsdeck/opsdeck/profiles"
 )
@@ -28,6 +31,12 @@ type Context struct {
 	// Stacks builds the CloudFormation API for a target (nil: the real
 	// client); tests put the drift fake here.
 	Stacks stacks.Factory
+	// Tunnels supervises port forwards (nil: forwards unavailable).
+	Tunnels *sessions.Manager
+	// Plugin runs Session Manager sessions.
+	Plugin sessions.Plugin
+	// NewSSM builds the SSM client (nil: the real one).
+	NewSSM func(aws.Config) sessions.SSMAPI
 }
 
 // Identity is the current account, role and region, and when its

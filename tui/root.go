@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/opsdeck/opsdeck/ops/sessions"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -40,6 +41,8 @@ type Options struct {
 	Start Kind
 	// Account to switch to at start (the --account flag); "" = none.
 	Account string
+	// Plugin runs Session Manager sessions (shells, tunnels).
+	Plugin sessions.Plugin
 }
 
 // Model is the root tea.Model.
@@ -143,8 +146,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tickMsg:
-		return m, tick()
+		// Screens with clocks (tunnel uptimes) refresh on the same tick.
+		return m, tea.Batch(tick(), m.current().Update(msg))
 	case spinner.TickMsg:
+		if msg.ID != m.spin.ID() {
+			return m, m.current().Update(msg) // a screen's spinner
+		}
 		if m.switching == nil {
 			return m, nil
 		}

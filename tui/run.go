@@ -2,10 +2,15 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsdeck/opsdeck/ops/sessions"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -20,11 +25,37 @@ func Run(ctx context.Context, cfg *profiles.Config, brokerOpts profiles.BrokerOp
 	o.Config = cfg
 	o.Broker = profiles.NewBroker(cfg, brokerOpts)
 	m := New(o)
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(os.Stdin), tea.WithOutput(os.Stdout))
+	mgr := sessions.NewManager(sessions.NewLauncher(o.Broker, o.Plugin, nil), sessions.Backoff{})
+	defer mgr.StopAll() // tunnels never outlive opsdeck
+	m.ctx.Tunnels = mgr
+	m.ctx.Plugin = o.Plugin
+	// opsdeck handles signals itself: bubbletea v2.0.6's handler can block
+	// forever sending to an event loop that a cancelled context already
+	// stopped, and Run then never returns (nor would moto be stopped).
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(os.Stdin), tea.WithOutput(os.Stdout), tea.WithoutSignalHandler())
 	pr.P = p
-	_, err := p.Run()
+	mgr.OnChange = func() { go p.Send(TunnelsChangedMsg{}) }
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run()
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Terminal gone or killed: give the program a moment to restore
+		// the terminal, then carry on so cleanup (tunnels, emulator) runs.
+		select {
+		case err = <-done:
+		case <-time.After(3 * time.Second):
+			err = nil
+		}
+	}
 	m.cancel()
-	if err == tea.ErrProgramKilled && ctx.Err() != nil {
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
 	return err

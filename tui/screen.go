@@ -18,6 +18,12 @@ const (
 	StacksKind
 	// StackDetailKind is one stack's tabs.
 	StackDetailKind
+	// JumpboxesKind lists jumpboxes across accounts.
+	JumpboxesKind
+	// DatabasesKind lists RDS instances across accounts.
+	DatabasesKind
+	// TunnelsKind lists running port forwards.
+	TunnelsKind
 )
 
 // Screen is a child model. Only the root is a tea.Model.

@@ -89,5 +89,5 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		opts.Prompt = nil // the TUI asks (moto accepts any 6 digits)
 	}
 	first := "acme-prod"
-	return tui.Run(parent, demo.Config, opts, tui.Options{ReadOnly: g.readOnly, Account: first})
+	return tui.Run(parent, demo.Config, opts, tui.Options{ReadOnly: g.readOnly, Account: first, Plugin: findPlugin(ctx)})
 }

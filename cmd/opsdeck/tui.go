@@ -32,7 +32,7 @@ func cmdTUI(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	o := tui.Options{ReadOnly: g.readOnly, Region: g.region, Account: account}
+	o := tui.Options{ReadOnly: g.readOnly, Region: g.region, Account: account, Plugin: findPlugin(ctx)}
 	if firstFrame != "" {
 		// Hidden: render the first frame at WxH and exit (start-up benchmark).
 		return printFirstFrame(e, cfg, o, firstFrame)

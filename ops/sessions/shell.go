@@ -54,9 +54,30 @@ func PrepareShell(ctx context.Context, b *profiles.Broker, a *profiles.Account, 
 }
 
 // SetStdin, SetStdout and SetStderr redirect the child (tea.ExecCommand).
-func (s *Shell) SetStdin(r io.Reader)  { s.cmd.Stdin = r }
-func (s *Shell) SetStdout(w io.Writer) { s.cmd.Stdout = w }
-func (s *Shell) SetStderr(w io.Writer) { s.cmd.Stderr = w }
+// A terminal already in place is kept when offered a non-file stream: the
+// plugin must see the TTY itself (raw mode, window size), not a pipe.
+func (s *Shell) SetStdin(r io.Reader) {
+	if _, isFile := r.(*os.File); isFile || !isTTY(s.cmd.Stdin) {
+		s.cmd.Stdin = r
+	}
+}
+
+func (s *Shell) SetStdout(w io.Writer) {
+	if _, isFile := w.(*os.File); isFile || !isTTY(s.cmd.Stdout) {
+		s.cmd.Stdout = w
+	}
+}
+
+func (s *Shell) SetStderr(w io.Writer) {
+	if _, isFile := w.(*os.File); isFile || !isTTY(s.cmd.Stderr) {
+		s.cmd.Stderr = w
+	}
+}
+
+func isTTY(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
 
 // Run hands the terminal to the plugin and takes it back:
 //   - SIGINT, SIGQUIT and SIGTSTP are caught (not ignored, so other

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/xtaci/smux"
@@ -19,6 +20,11 @@ import (
 func (a *agent) shell() {
 	cmd := exec.Command(a.s.opts.Shell[0], a.s.opts.Shell[1:]...)
 	cmd.Env = append(os.Environ(), "PS1=["+a.ss.target+"]$ ", "TERM=dumb")
+	// A session of its own, without a controlling terminal: an interactive
+	// shell would otherwise take over the foreground process group of the
+	// terminal opsdeck runs in (the demo serves sessions from inside the
+	// TUI's process), and the plugin reading that terminal gets EIO.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		a.closeChannel()
