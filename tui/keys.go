@@ -54,7 +54,7 @@ func (m *Model) helpView() string {
 		if c.Args != "" {
 			n += " " + c.Args
 		}
-		cmds = append(cmds, fmt.Sprintf("%s %s", s.Key.Render(fmt.Sprintf("%-14s", n)), s.Desc.Render(c.Help)))
+		cmds = append(cmds, fmt.Sprintf("%s %s", s.Key.Render(fmt.Sprintf("%-16s", n)), s.Desc.Render(c.Help)))
 	}
 	body := lipgloss.JoinHorizontal(lipgloss.Top, screen, "    ", global, "    ", strings.Join(cmds, "\n"))
 	note := ""
