@@ -154,6 +154,11 @@ func exitCode(e *env, err error) int {
 	if errors.As(err, &xe) {
 		return xe.code
 	}
+	var ge *guardError
+	if errors.As(err, &ge) {
+		fmt.Fprintf(e.stderr, "opsdeck: %v\n", err)
+		return exitFailure
+	}
 	fmt.Fprintf(e.stderr, "opsdeck: %v\n", err)
 	return exitFailure
 }

@@ -38,6 +38,15 @@ usage:
   opsdeck forward ACCOUNT (--to HOST:PORT | --rds DB-ID) [--local PORT] [--via INSTANCE]
                                           forward 127.0.0.1:PORT through the jumpbox until Ctrl-C;
                                           restarted when the service drops it
+  opsdeck backup snapshot ACCOUNT REGION RESOURCE [--reason R]   EBS volume → snapshot, instance → AMI (no reboot), RDS → DB snapshot
+  opsdeck backup start ACCOUNT REGION RESOURCE-ARN --vault V --iam-role ROLE-ARN   AWS Backup on-demand job
+  opsdeck backup copy ACCOUNT REGION SNAPSHOT --to-region R [--kms-key KEY]        EBS/RDS snapshot copy
+  opsdeck backup restore ACCOUNT REGION SNAPSHOT [--new-id ID] [--subnet-group G] [--security-groups A,B] [--az AZ]
+  opsdeck backup ls [--select SEL] [--resource ID]                 recovery points per resource, RPO breaches
+  opsdeck patch scan|install [--select SEL] (--targets tag:K=V | --instances IDS) [--max-concurrency 10%] [--max-errors 1] [--reboot if-needed|never]
+  opsdeck patch status [--select SEL] [--targets tag:K=V]           compliance per instance
+  opsdeck audit [--since 24h] [--account A]                         the journal of every change
+        every change: --dry-run prints the plan; --yes answers confirm; --confirm-account NAME (repeat) for protected accounts
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
   opsdeck version
 
@@ -88,6 +97,12 @@ func run(ctx context.Context, e *env) int {
 		err = cmdForward(ctx, e, args)
 	case "jumpboxes", "jumpbox":
 		err = cmdJumpboxes(ctx, e, args)
+	case "backup", "backups":
+		err = cmdBackup(ctx, e, args)
+	case "patch":
+		err = cmdPatch(ctx, e, args)
+	case "audit":
+		err = cmdAudit(e, args)
 	case "stacks", "stack":
 		err = cmdStacks(ctx, e, args)
 	case "demo":
@@ -104,7 +119,7 @@ func run(ctx context.Context, e *env) int {
 
 // valueFlags take a separate value ("--config FILE"), so the word after
 // them is not a command.
-var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true, "to": true, "rds": true, "via": true, "local": true}
+var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true, "to": true, "rds": true, "via": true, "local": true, "reason": true, "vault": true, "iam-role": true, "to-region": true, "to-account": true, "kms-key": true, "new-id": true, "subnet-group": true, "security-groups": true, "az": true, "targets": true, "instances": true, "max-concurrency": true, "max-errors": true, "reboot": true, "confirm-account": true, "since": true}
 
 // splitCommand finds the command word, which may follow global flags
 // ("opsdeck --config x.toml accounts").

@@ -25,9 +25,11 @@ const stacksUsage = `stacks ls [--select SEL] [--regions R1,R2] [--status S1,S2]
        opsdeck stacks drift ACCOUNT REGION STACK`
 
 func cmdStacks(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
+	verb, rest := splitCommand(args) // global flags may come first
+	if verb == "" {
 		return usagef("usage: opsdeck %s", stacksUsage)
 	}
+	args = append([]string{verb}, rest...)
 	switch args[0] {
 	case "ls", "list":
 		return stacksLs(ctx, e, args[1:])
