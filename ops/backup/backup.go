@@ -180,8 +180,8 @@ func Snapshot(ctx context.Context, c Clients, p plan.Plan, resource string, res 
 			return err
 		}
 		out, err := c.EC2.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: aws.String(resource), NoReboot: aws.Bool(true),
-			Name: aws.String(resource + "-opsdeck-" + strings.NewReplacer(":", "", "T", "-").Replace(p.Params["at"]) + "-" + p.Hash()[:6]),
-			Description: aws.String(describe(p)),
+			Name:              aws.String(resource + "-opsdeck-" + strings.NewReplacer(":", "", "T", "-").Replace(p.Params["at"]) + "-" + p.Hash()[:6]),
+			Description:       aws.String(describe(p)),
 			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeImage, Tags: tags(p, resource+" backup")}}})
 		if err != nil {
 			return fmt.Errorf("image of %s: %w", resource, err)
@@ -327,7 +327,7 @@ func Copy(ctx context.Context, src, dst Clients, p plan.Plan, snapshot, srcRegio
 			return err
 		}
 		in := &ec2.CopySnapshotInput{SourceRegion: aws.String(srcRegion), SourceSnapshotId: aws.String(snapshot),
-			Description: aws.String(describe(p) + " (copy of " + snapshot + " from " + srcRegion + ")"),
+			Description:       aws.String(describe(p) + " (copy of " + snapshot + " from " + srcRegion + ")"),
 			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSnapshot, Tags: tags(p, snapshot+"-copy")}}}
 		if kmsKey != "" {
 			in.Encrypted, in.KmsKeyId = aws.Bool(true), aws.String(kmsKey)

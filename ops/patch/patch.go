@@ -227,7 +227,7 @@ func States(ctx context.Context, api SSMAPI, ids []string) ([]State, error) {
 				out = append(out, State{InstanceID: aws.ToString(s.InstanceId), Installed: s.InstalledCount,
 					Missing: s.MissingCount, Failed: s.FailedCount, Operation: string(s.Operation),
 					OperationEnd: aws.ToTime(s.OperationEndTime), BaselineID: aws.ToString(s.BaselineId),
-					NonCompliant: s.MissingCount > 0 || s.FailedCount > 0,
+					NonCompliant:  s.MissingCount > 0 || s.FailedCount > 0,
 					RebootPending: aws.ToInt32(s.InstalledPendingRebootCount)})
 			}
 		}

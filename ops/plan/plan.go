@@ -207,4 +207,3 @@ func (p Plan) JSON() map[string]any {
 	return map[string]any{"action": p.Action, "account": p.Account.Name, "account_id": p.Account.ID, "region": p.Region,
 		"role": p.Role, "targets": p.Targets, "params": audit.Redact(p.Params), "steps": p.Steps, "plan_hash": p.Hash()}
 }
-
