@@ -168,7 +168,7 @@ func patchRun(ctx context.Context, e *env, op string, args []string) error {
 	}
 	if failed > 0 {
 		if failed == len(results) {
-			return fmt.Errorf("patch %s failed on every target", op)
+			return fmt.Errorf("patch %s failed on every target; %s/%s: %s", op, results[0].Account, results[0].Region, results[0].Error)
 		}
 		return &exitError{code: exitPartial}
 	}
