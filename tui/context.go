@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/ops/sessions"
 	"github.com/opsdeck/opsdeck/ops/stacks"
 	"github.com/opsdeck/opsdeck/profiles"
@@ -35,6 +36,10 @@ type Context struct {
 	Tunnels *sessions.Manager
 	// Plugin runs Session Manager sessions.
 	Plugin sessions.Plugin
+	// Confirm answers the guard (the dialog; tests answer directly).
+	Confirm plan.Confirmer
+	// AuditPath is the journal ("" = the default path).
+	AuditPath string
 	// NewSSM builds the SSM client (nil: the real one).
 	NewSSM func(aws.Config) sessions.SSMAPI
 }

@@ -26,6 +26,7 @@ const (
 	modeFilter
 	modePrompt
 	modeHelp
+	modeConfirm
 )
 
 // Options configure the root model.
@@ -65,6 +66,7 @@ type Model struct {
 	region    string
 
 	prompt  *mfaPromptMsg
+	confirm *confirmPromptMsg
 	cancel  context.CancelFunc
 	initCmd tea.Cmd
 }
@@ -170,6 +172,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.startSwitch(msg)
 	case identityMsg:
 		return m, m.finishSwitch(msg)
+	case confirmPromptMsg:
+		m.confirm = &msg
+		m.mode = modeConfirm
+		m.edit = lineEdit{}
+		return m, nil
 	case mfaPromptMsg:
 		m.prompt = &msg
 		m.mode = modePrompt
@@ -188,6 +195,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.quit()
 	}
 	switch m.mode {
+	case modeConfirm:
+		return m.confirmKey(k)
 	case modePrompt:
 		return m.promptKey(k)
 	case modePalette:
@@ -237,6 +246,10 @@ func (m *Model) quit() tea.Cmd {
 	if m.prompt != nil {
 		m.prompt.reply <- mfaReply{err: errors.New("opsdeck is quitting")}
 		m.prompt = nil
+	}
+	if m.confirm != nil {
+		m.confirm.reply <- mfaReply{err: errors.New("opsdeck is quitting")}
+		m.confirm = nil
 	}
 	m.cancel()
 	return tea.Quit
@@ -425,6 +438,9 @@ func (m *Model) Render() string {
 	if m.mode == modePrompt {
 		body = m.promptView(h - 2)
 	}
+	if m.mode == modeConfirm {
+		body = m.confirmView(h - 2)
+	}
 	return strings.Join([]string{m.statusBar(), fitLines(body, w, h-2), m.footerView()}, "\n")
 }
 
@@ -439,6 +455,8 @@ func (m *Model) footerView() string {
 		line = s.Prompt.Render("/") + m.edit.view() + s.Muted.Render("  enter keep · esc clear")
 	case modePrompt:
 		line = s.Prompt.Render("MFA code: ") + m.edit.view()
+	case modeConfirm:
+		line = s.Warn.Render("the guard asks before anything changes")
 	default:
 		if m.footer != "" {
 			line = m.footerSt.Render(ansi.Truncate(m.footer, w, "…"))

@@ -29,6 +29,7 @@ func Run(ctx context.Context, cfg *profiles.Config, brokerOpts profiles.BrokerOp
 	defer mgr.StopAll() // tunnels never outlive opsdeck
 	m.ctx.Tunnels = mgr
 	m.ctx.Plugin = o.Plugin
+	m.ctx.Confirm = pr.Confirm
 	// opsdeck handles signals itself: bubbletea v2.0.6's handler can block
 	// forever sending to an event loop that a cancelled context already
 	// stopped, and Run then never returns (nor would moto be stopped).

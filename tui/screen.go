@@ -24,6 +24,10 @@ const (
 	DatabasesKind
 	// TunnelsKind lists running port forwards.
 	TunnelsKind
+	// BackupsKind lists resources and their recovery points.
+	BackupsKind
+	// AuditKind shows the journal.
+	AuditKind
 )
 
 // Screen is a child model. Only the root is a tea.Model.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/term"
 
@@ -95,20 +94,8 @@ func ask(e *env, gate profiles.Gate, p plan.Plan) (string, error) {
 	return strings.TrimSpace(line), err
 }
 
-// newPlan fills the parameters every plan records.
-func newPlan(action string, a *profiles.Account, region, role, operator, reason string, targets []string, params map[string]string) plan.Plan {
-	if params == nil {
-		params = map[string]string{}
-	}
-	params["operator"] = operator
-	// The minute makes a retry within it the same plan (idempotent), and a
-	// later run a new one.
-	params["at"] = time.Now().UTC().Format("2006-01-02T15:04Z")
-	if reason != "" {
-		params["reason"] = reason
-	}
-	return plan.Plan{Action: action, Account: a, Region: region, Role: role, Targets: targets, Params: params}
-}
+// newPlan is plan.New (the CLI and the TUI build plans the same way).
+var newPlan = plan.New
 
 // runPlan prints a dry run or runs the plan, printing progress to stderr
 // and the result to stdout.

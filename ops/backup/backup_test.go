@@ -111,6 +111,25 @@ func TestEBSSnapshotCopyRestoreAcrossRegions(t *testing.T) {
 		t.Fatalf("%d copies after a retry, want 1", copies)
 	}
 
+	// In the destination the copy is listed as "copies of <vol>", never as
+	// a volume of that region.
+	wl, err := List(ctx, west, time.Now(), 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range wl {
+		if r.ID == vol {
+			t.Fatalf("%s listed as a volume of eu-west-1", vol)
+		}
+		if r.ID == CopiesOf+vol && r.Kind == Copies && len(r.Points) == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("copy not listed as copies of %s: %+v", vol, wl)
+	}
+
 	rp := testPlan(d, "backup.restore", acct, "eu-west-1", copied)
 	rres := &plan.Result{}
 	if err := Restore(ctx, west, rp, copied, RestoreOptions{}, rres, fast); err != nil {

@@ -11,6 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 )
 
+// CopiesOf prefixes the resource name of recovery points whose source
+// lives elsewhere (cross-region copies, or a deleted resource).
+const CopiesOf = "copies of "
+
+// Copies is the kind of such a group: it can be copied and restored from,
+// but not snapshotted.
+const Copies Kind = "copies"
+
 // Point is one recovery point of a resource.
 type Point struct {
 	ID      string    `json:"id"`
@@ -42,6 +50,9 @@ func List(ctx context.Context, c Clients, now time.Time, rpo time.Duration, only
 		}
 		return r
 	}
+	// Copies carry the source's volume or DB id, which does not live in
+	// this region: they are listed as "copies of X", not as X.
+	local := map[string]bool{}
 	vp := ec2.NewDescribeVolumesPaginator(c.EC2, &ec2.DescribeVolumesInput{})
 	for vp.HasMorePages() {
 		page, err := vp.NextPage(ctx)
@@ -49,7 +60,9 @@ func List(ctx context.Context, c Clients, now time.Time, rpo time.Duration, only
 			return nil, fmt.Errorf("volumes: %w", err)
 		}
 		for _, v := range page.Volumes {
-			get(aws.ToString(v.VolumeId), EBSVolume)
+			id := aws.ToString(v.VolumeId)
+			local[id] = true
+			get(id, EBSVolume)
 		}
 	}
 	sp := ec2.NewDescribeSnapshotsPaginator(c.EC2, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}})
@@ -60,10 +73,11 @@ func List(ctx context.Context, c Clients, now time.Time, rpo time.Duration, only
 		}
 		for _, s := range page.Snapshots {
 			vol := aws.ToString(s.VolumeId)
-			if vol == "" || vol == "vol-ffffffff" {
-				vol = "(copied) " + aws.ToString(s.SnapshotId)
+			kind := EBSVolume
+			if !local[vol] {
+				vol, kind = CopiesOf+vol, Copies
 			}
-			r := get(vol, EBSVolume)
+			r := get(vol, kind)
 			r.Points = append(r.Points, Point{ID: aws.ToString(s.SnapshotId), Kind: string(EBSSnapshot), Created: aws.ToTime(s.StartTime), State: string(s.State)})
 		}
 	}
@@ -74,7 +88,9 @@ func List(ctx context.Context, c Clients, now time.Time, rpo time.Duration, only
 			return nil, fmt.Errorf("databases: %w", err)
 		}
 		for _, d := range page.DBInstances {
-			get(aws.ToString(d.DBInstanceIdentifier), RDSInstance)
+			id := aws.ToString(d.DBInstanceIdentifier)
+			local[id] = true
+			get(id, RDSInstance)
 		}
 	}
 	rp := rds.NewDescribeDBSnapshotsPaginator(c.RDS, &rds.DescribeDBSnapshotsInput{})
@@ -84,7 +100,11 @@ func List(ctx context.Context, c Clients, now time.Time, rpo time.Duration, only
 			return nil, fmt.Errorf("db snapshots: %w", err)
 		}
 		for _, s := range page.DBSnapshots {
-			r := get(aws.ToString(s.DBInstanceIdentifier), RDSInstance)
+			db, kind := aws.ToString(s.DBInstanceIdentifier), RDSInstance
+			if !local[db] {
+				db, kind = CopiesOf+db, Copies
+			}
+			r := get(db, kind)
 			r.Points = append(r.Points, Point{ID: aws.ToString(s.DBSnapshotIdentifier), Kind: string(RDSSnapshot), Created: aws.ToTime(s.SnapshotCreateTime), State: aws.ToString(s.Status)})
 		}
 	}

@@ -38,6 +38,21 @@ type Plan struct {
 	Steps []string
 }
 
+// New builds a plan with the parameters every plan records: operator,
+// the minute it was made (a retry within it is the same plan, so
+// idempotent; a later run is a new one) and the reason, if any.
+func New(action string, a *profiles.Account, region, role, operator, reason string, targets []string, params map[string]string) Plan {
+	if params == nil {
+		params = map[string]string{}
+	}
+	params["operator"] = operator
+	params["at"] = time.Now().UTC().Format("2006-01-02T15:04Z")
+	if reason != "" {
+		params["reason"] = reason
+	}
+	return Plan{Action: action, Account: a, Region: region, Role: role, Targets: targets, Params: params}
+}
+
 // Hash identifies the plan: the same action with the same inputs has the
 // same hash, which also serves as an idempotency token.
 func (p Plan) Hash() string {
