@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/opsdeck/opsdeck/ops/patch"
 	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/ops/sessions"
 	"github.com/opsdeck/opsdeck/ops/stacks"
@@ -40,6 +41,9 @@ type Context struct {
 	Confirm plan.Confirmer
 	// AuditPath is the journal ("" = the default path).
 	AuditPath string
+	// NewPatchSSM builds the patch SSM client (nil: the real one); tests
+	// put the fake for invocations here.
+	NewPatchSSM func(aws.Config) patch.SSMAPI
 	// NewSSM builds the SSM client (nil: the real one).
 	NewSSM func(aws.Config) sessions.SSMAPI
 }
