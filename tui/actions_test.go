@@ -93,6 +93,11 @@ func TestGuardDialog(t *testing.T) {
 func TestReadOnlyHidesMutatingKeys(t *testing.T) {
 	cfg := demoConfig(t)
 	m := newTestModel(t, cfg, 120, 30, Options{ReadOnly: true})
+	for _, c := range m.commands() {
+		if c.Name == "patch" {
+			t.Fatal("read-only offers :patch")
+		}
+	}
 	s := newBackups(m.ctx).(*backupsScreen)
 	for _, k := range s.Keys() {
 		if h := k.Help().Key; h == "s" || h == "c" || h == "r" {

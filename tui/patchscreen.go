@@ -25,7 +25,7 @@ import (
 const PatchKind Kind = 100
 
 func init() {
-	register(screenSpec{Kind: PatchKind, Command: "patch", Aliases: []string{"pm"},
+	register(screenSpec{Kind: PatchKind, Command: "patch", Aliases: []string{"pm"}, Mutating: true,
 		Help: "patch scan/install: targets → plan → guard → live per-instance grid", New: newPatch})
 }
 

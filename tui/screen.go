@@ -68,7 +68,9 @@ type screenSpec struct {
 	Help    string
 	// Fresh screens are built anew on every open (a detail view).
 	Fresh bool
-	New   func(*Context) Screen
+	// Mutating screens only change things: hidden in read-only mode.
+	Mutating bool
+	New      func(*Context) Screen
 }
 
 // screens is the registry; each screen file adds itself in init.
@@ -93,7 +95,7 @@ func (m *Model) commands() []command {
 		{Name: "role", Args: "ROLE", Help: "assume another role in the account", Run: (*Model).cmdRole},
 	}
 	for _, s := range screens {
-		if s.Command == "" {
+		if s.Command == "" || s.Mutating && m.ctx.ReadOnly {
 			continue
 		}
 		k := s.Kind

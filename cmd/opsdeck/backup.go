@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/opsdeck/opsdeck/ops/audit"
 	"github.com/opsdeck/opsdeck/ops/backup"
 	"github.com/opsdeck/opsdeck/ops/fleet"
 	"github.com/opsdeck/opsdeck/ops/plan"
@@ -52,7 +53,7 @@ func backupAction(ctx context.Context, e *env, verb string, args []string) error
 	fs.StringVar(&vault, "vault", "", "AWS Backup vault `NAME` (start)")
 	fs.StringVar(&iamRole, "iam-role", "", "IAM role `ARN` AWS Backup assumes (start)")
 	fs.StringVar(&toRegion, "to-region", "", "destination `REGION` (copy)")
-	fs.StringVar(&toAccount, "to-account", "", "destination account (copy; not yet supported)")
+	fs.StringVar(&toAccount, "to-account", "", "destination `ACCOUNT` (copy): shares the snapshot, then copies it as that account")
 	fs.StringVar(&kmsKey, "kms-key", "", "KMS `KEY` in the destination, for encrypted sources (copy)")
 	fs.StringVar(&newID, "new-id", "", "identifier of the restored DB instance (restore)")
 	fs.StringVar(&subnetGroup, "subnet-group", "", "DB subnet group (restore; default: the source's)")
@@ -81,11 +82,11 @@ func backupAction(ctx context.Context, e *env, verb string, args []string) error
 		}
 		params["vault"], params["iam_role"] = vault, iamRole
 	case "copy":
-		if toAccount != "" {
-			return usagef("--to-account is not supported yet: copy within the account, then share (see the closing note of the backup issue)")
+		if toAccount != "" && toRegion == "" {
+			toRegion = region
 		}
-		if !profiles.ValidRegion(toRegion) || toRegion == region {
-			return usagef("backup copy needs --to-region, a region other than %s", region)
+		if !profiles.ValidRegion(toRegion) || toRegion == region && toAccount == "" {
+			return usagef("backup copy needs --to-region (a region other than %s) or --to-account", region)
 		}
 		params["to_region"] = toRegion
 		if kmsKey != "" {
@@ -105,6 +106,9 @@ func backupAction(ctx context.Context, e *env, verb string, args []string) error
 	p.Steps = backupSteps(verb, resource, params)
 	b := g.broker(e, cfg)
 	o := backup.Options{Progress: progressTo(e)}
+	if verb == "copy" && toAccount != "" {
+		return crossAccountCopy(ctx, e, &g, &m, cfg, b, a, role, region, toRegion, toAccount, resource, kmsKey, o)
+	}
 	return runPlan(ctx, e, &g, m.runner(e, &g, cfg), p, func(ctx context.Context, res *plan.Result) error {
 		c, _, err := b.Config(ctx, a, role, region)
 		if err != nil {
@@ -227,4 +231,63 @@ func backupLs(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: exitPartial}
 	}
 	return nil
+}
+
+// crossAccountCopy is two plans, each through its own account's guard
+// and journal: share the snapshot from the source account, then copy it
+// as the destination account (a protected DR account asks for its name).
+func crossAccountCopy(ctx context.Context, e *env, g *globals, m *mutFlags, cfg *profiles.Config, b *profiles.Broker,
+	src *profiles.Account, role, region, toRegion, toAccount, snapshot, kmsKey string, o backup.Options) error {
+	dst, err := cfg.MustAccount(toAccount)
+	if err != nil {
+		return err
+	}
+	if dst == src {
+		return usagef("--to-account is the source account; use --to-region")
+	}
+	r := m.runner(e, g, cfg)
+	guard := profiles.Guard{ReadOnly: g.readOnly}
+	share := newPlan("backup.share", src, region, role, cfg.Operator.Name, m.reason, []string{snapshot}, map[string]string{"resource": snapshot, "to_account": dst.ID})
+	share.Steps = []string{"let " + dst.Name + " (" + dst.ID + ") copy " + snapshot}
+	dstRole := cfg.DefaultRole(dst)
+	cp := newPlan("backup.copy", dst, toRegion, dstRole, cfg.Operator.Name, m.reason, []string{snapshot},
+		map[string]string{"resource": snapshot, "from_account": src.ID, "from_region": region, "to_region": toRegion})
+	cp.Steps = []string{"copy " + snapshot + " from " + src.Name + "/" + region + " into " + dst.Name + "/" + toRegion, "wait until the copy is available"}
+	// Ask the destination's guard before anything is shared, so a refusal
+	// there leaves the source untouched.
+	if !m.dryRun {
+		gate := guard.For(dst)
+		if gate.Refused() {
+			return &guardError{&plan.RefusedError{Plan: cp, Reason: gate.Reason}}
+		}
+		answer, err := r.Confirm(ctx, gate, cp)
+		if err == nil {
+			err = gate.Check(answer)
+		}
+		if err != nil {
+			_ = r.Journal.Append(audit.Entry{Phase: audit.Outcome, Outcome: audit.Refused, Operator: cfg.Operator.Name, AccountID: dst.ID,
+				Account: dst.Name, Region: toRegion, Action: cp.Action, Targets: cp.Targets, Params: cp.Params, PlanHash: cp.Hash(), Error: err.Error()})
+			return &guardError{&plan.RefusedError{Plan: cp, Reason: err.Error()}}
+		}
+	}
+	if err := runPlan(ctx, e, g, r, share, func(ctx context.Context, res *plan.Result) error {
+		c, _, err := b.Config(ctx, src, role, region)
+		if err != nil {
+			return err
+		}
+		return backup.Share(ctx, clientsFor(c), snapshot, dst.ID, res)
+	}); err != nil {
+		return err
+	}
+	return runPlan(ctx, e, g, r, cp, func(ctx context.Context, res *plan.Result) error {
+		sc, _, err := b.Config(ctx, src, role, region)
+		if err != nil {
+			return err
+		}
+		dc, _, err := b.Config(ctx, dst, dstRole, toRegion)
+		if err != nil {
+			return err
+		}
+		return backup.Copy(ctx, clientsFor(sc), clientsFor(dc), cp, snapshot, region, kmsKey, res, o)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/opsdeck/opsdeck/ops/awsx"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -159,7 +160,7 @@ func exitCode(e *env, err error) int {
 		fmt.Fprintf(e.stderr, "opsdeck: %v\n", err)
 		return exitFailure
 	}
-	fmt.Fprintf(e.stderr, "opsdeck: %v\n", err)
+	fmt.Fprintf(e.stderr, "opsdeck: %s\n", awsx.Clean(err))
 	return exitFailure
 }
 

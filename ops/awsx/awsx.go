@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -93,6 +94,17 @@ func Summary(err error) string {
 		return msg[i+2:]
 	}
 	return msg
+}
+
+var sdkNoise = regexp.MustCompile(`operation error [^:]+: [A-Za-z]+, (exceeded maximum number of attempts, \d+, )?(https response error StatusCode: \d+, RequestID: [^,]*, )?(api error )?`)
+
+// Clean removes the SDK's transport prose from an error message, keeping
+// opsdeck's context and the API's code and message.
+func Clean(err error) string {
+	if err == nil {
+		return ""
+	}
+	return sdkNoise.ReplaceAllString(err.Error(), "")
 }
 
 func hint(code string) string {

@@ -48,3 +48,14 @@ func TestUnavailableAndSummary(t *testing.T) {
 		t.Fatalf("Classify: %v", err)
 	}
 }
+
+func TestClean(t *testing.T) {
+	err := errors.New("platform-dr/eu-west-1: copy db snapshot s1 to eu-west-1: operation error RDS: CopyDBSnapshot, https response error StatusCode: 404, RequestID: hp4o, DBSnapshotNotFound: DBSnapshot s1 not found.")
+	if got := Clean(err); got != "platform-dr/eu-west-1: copy db snapshot s1 to eu-west-1: DBSnapshotNotFound: DBSnapshot s1 not found." {
+		t.Fatalf("Clean = %q", got)
+	}
+	err = errors.New("x: operation error STS: AssumeRole, exceeded maximum number of attempts, 3, https response error StatusCode: 500, RequestID: , api error UnknownError: UnknownError")
+	if got := Clean(err); got != "x: UnknownError: UnknownError" {
+		t.Fatalf("Clean = %q", got)
+	}
+}

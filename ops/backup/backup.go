@@ -32,6 +32,7 @@ type EC2API interface {
 	CreateImage(ctx context.Context, in *ec2.CreateImageInput, o ...func(*ec2.Options)) (*ec2.CreateImageOutput, error)
 	CopySnapshot(ctx context.Context, in *ec2.CopySnapshotInput, o ...func(*ec2.Options)) (*ec2.CopySnapshotOutput, error)
 	CreateVolume(ctx context.Context, in *ec2.CreateVolumeInput, o ...func(*ec2.Options)) (*ec2.CreateVolumeOutput, error)
+	ModifySnapshotAttribute(ctx context.Context, in *ec2.ModifySnapshotAttributeInput, o ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error)
 }
 
 // RDSAPI is what backups need from RDS; *rds.Client satisfies it.
@@ -41,6 +42,7 @@ type RDSAPI interface {
 	CreateDBSnapshot(ctx context.Context, in *rds.CreateDBSnapshotInput, o ...func(*rds.Options)) (*rds.CreateDBSnapshotOutput, error)
 	CopyDBSnapshot(ctx context.Context, in *rds.CopyDBSnapshotInput, o ...func(*rds.Options)) (*rds.CopyDBSnapshotOutput, error)
 	RestoreDBInstanceFromDBSnapshot(ctx context.Context, in *rds.RestoreDBInstanceFromDBSnapshotInput, o ...func(*rds.Options)) (*rds.RestoreDBInstanceFromDBSnapshotOutput, error)
+	ModifyDBSnapshotAttribute(ctx context.Context, in *rds.ModifyDBSnapshotAttributeInput, o ...func(*rds.Options)) (*rds.ModifyDBSnapshotAttributeOutput, error)
 }
 
 var (
@@ -370,6 +372,43 @@ func Copy(ctx context.Context, src, dst Clients, p plan.Plan, snapshot, srcRegio
 		return waitDBSnapshot(ctx, dst.RDS, id, o)
 	}
 	return fmt.Errorf("%s: copy takes an EBS snapshot (snap-…) or an RDS snapshot identifier", snapshot)
+}
+
+// Share lets another account copy a snapshot: EBS createVolumePermission
+// or the RDS "restore" attribute. It is the first half of a cross-account
+// copy; the second is Copy run as the destination account, with the
+// source's ARN. Sharing an already shared snapshot is a no-op in AWS.
+// (Encrypted sources also need the KMS key shared with the destination:
+// opsdeck does not change key policies.)
+func Share(ctx context.Context, c Clients, snapshot, account string, res *plan.Result) error {
+	switch KindOf(snapshot, RDSSnapshot) {
+	case EBSSnapshot:
+		out, err := c.EC2.ModifySnapshotAttribute(ctx, &ec2.ModifySnapshotAttributeInput{SnapshotId: aws.String(snapshot),
+			Attribute: ec2types.SnapshotAttributeNameCreateVolumePermission, OperationType: ec2types.OperationTypeAdd, UserIds: []string{account}})
+		if err != nil {
+			return fmt.Errorf("share %s with %s: %w", snapshot, account, err)
+		}
+		res.Add(out.ResultMetadata)
+	case RDSSnapshot:
+		out, err := c.RDS.ModifyDBSnapshotAttribute(ctx, &rds.ModifyDBSnapshotAttributeInput{DBSnapshotIdentifier: aws.String(snapshot),
+			AttributeName: aws.String("restore"), ValuesToAdd: []string{account}})
+		if err != nil {
+			return fmt.Errorf("share %s with %s: %w", snapshot, account, err)
+		}
+		res.Add(out.ResultMetadata)
+	default:
+		return fmt.Errorf("%s: share takes an EBS or RDS snapshot", snapshot)
+	}
+	res.Set("shared_with", account)
+	return nil
+}
+
+// SourceARN is what the destination account names a shared snapshot by.
+func SourceARN(snapshot, region, account string) string {
+	if KindOf(snapshot, RDSSnapshot) == RDSSnapshot && !strings.HasPrefix(snapshot, "arn:") {
+		return fmt.Sprintf("arn:aws:rds:%s:%s:snapshot:%s", region, account, snapshot)
+	}
+	return snapshot
 }
 
 func orNotFound(err error) error {

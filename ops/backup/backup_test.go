@@ -293,3 +293,40 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 }
+
+// shareFake records the cross-account calls the emulator cannot serve
+// (it does not let another account see a shared snapshot).
+type shareFake struct {
+	EC2API
+	RDSAPI
+	shared []string
+	copied []string
+}
+
+func (f *shareFake) ModifySnapshotAttribute(_ context.Context, in *ec2.ModifySnapshotAttributeInput, _ ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error) {
+	f.shared = append(f.shared, aws.ToString(in.SnapshotId)+"→"+in.UserIds[0]+":"+string(in.Attribute))
+	return &ec2.ModifySnapshotAttributeOutput{}, nil
+}
+
+func (f *shareFake) ModifyDBSnapshotAttribute(_ context.Context, in *rds.ModifyDBSnapshotAttributeInput, _ ...func(*rds.Options)) (*rds.ModifyDBSnapshotAttributeOutput, error) {
+	f.shared = append(f.shared, aws.ToString(in.DBSnapshotIdentifier)+"→"+in.ValuesToAdd[0]+":"+aws.ToString(in.AttributeName))
+	return &rds.ModifyDBSnapshotAttributeOutput{}, nil
+}
+
+func TestShareForCrossAccountCopy(t *testing.T) {
+	f := &shareFake{}
+	c := Clients{EC2: f, RDS: f}
+	res := &plan.Result{}
+	if err := Share(context.Background(), c, "snap-1", "310000000002", res); err != nil {
+		t.Fatal(err)
+	}
+	if err := Share(context.Background(), c, "db-snap", "310000000002", res); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.shared) != 2 || f.shared[0] != "snap-1→310000000002:createVolumePermission" || f.shared[1] != "db-snap→310000000002:restore" {
+		t.Fatalf("shared = %v", f.shared)
+	}
+	if got := SourceARN("db-snap", "eu-north-1", "210000000003"); got != "arn:aws:rds:eu-north-1:210000000003:snapshot:db-snap" {
+		t.Fatalf("SourceARN = %s", got)
+	}
+}

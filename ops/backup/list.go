@@ -113,6 +113,9 @@ func List(ctx context.Context, c Clients, now time.Time, rpo time.Duration, only
 		if only != "" && r.ID != only {
 			continue
 		}
+		if r.Points == nil {
+			r.Points = []Point{} // JSON [] for "none", not null
+		}
 		sort.Slice(r.Points, func(i, j int) bool { return r.Points[i].Created.After(r.Points[j].Created) })
 		if len(r.Points) > 0 {
 			r.Newest = r.Points[0].Created
