@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,29 +14,10 @@ import (
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
-var (
-	moto     *emulator.Server
-	demoOnce sync.Once
-	demo     *emulator.Demo
-	demoErr  error
-)
+var moto *emulator.Server
 
 // seededDemo seeds the demo estate once for the package.
-func seededDemo(t *testing.T, ctx context.Context) *emulator.Demo {
-	t.Helper()
-	demoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "opsdeck-tui-test-")
-		if err != nil {
-			demoErr = err
-			return
-		}
-		demo, demoErr = emulator.SeedDemo(ctx, moto, emulator.DemoEstate(), dir)
-	})
-	if demoErr != nil {
-		t.Fatal(demoErr)
-	}
-	return demo
-}
+func seededDemo(t *testing.T, _ context.Context) *emulator.Demo { return moto.SharedDemo(t) }
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m, &moto)) }
 

@@ -177,60 +177,34 @@ func backupLs(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := ff.targets(cfg)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	rows := []backupRow{}
-	errs := []targetError{}
-	for r := range fleet.Stream(ctx, g.broker(e, cfg), targets, fleet.Options{Concurrency: ff.concurrency, Role: ff.role},
-		func(ctx context.Context, c aws.Config, t fleet.Target) ([]backup.Resource, error) {
+	return runListing(ctx, e, &g, &ff, cfg, listing[backup.Resource, backupRow]{
+		key:    "resources",
+		header: []string{"ACCOUNT", "REGION", "RESOURCE", "KIND", "POINTS", "NEWEST", "AGE", "RPO", ""},
+		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]backup.Resource, error) {
 			return backup.List(ctx, clientsFor(c), now, t.Account.Env().RPODuration(), only)
-		}) {
-		if r.Err != nil {
-			if only == "" || !strings.Contains(r.Err.Error(), "no resource") {
-				errs = append(errs, targetError{r.Target.Account.Name, r.Target.Region, r.Err.Error()})
-			}
-			continue
-		}
-		for _, res := range r.Value {
-			row := backupRow{Account: r.Target.Account.Name, Region: r.Target.Region, Resource: res}
-			if rpo := r.Target.Account.Env().RPODuration(); rpo > 0 {
+		},
+		// With --resource, the targets that do not hold it are not failures.
+		skip: func(err error) bool { return only != "" && strings.Contains(err.Error(), "no resource") },
+		row: func(t fleet.Target, res backup.Resource) backupRow {
+			row := backupRow{Account: t.Account.Name, Region: t.Region, Resource: res}
+			if rpo := t.Account.Env().RPODuration(); rpo > 0 {
 				row.RPO = rpo.String()
 			}
 			row.Age = row.Age / time.Second // JSON in seconds
-			rows = append(rows, row)
-		}
-	}
-	if g.json {
-		if err := writeJSON(e.stdout, map[string]any{"resources": rows, "errors": errs}); err != nil {
-			return err
-		}
-	} else {
-		tw := newTab(e.stdout)
-		fmt.Fprintln(tw, "ACCOUNT\tREGION\tRESOURCE\tKIND\tPOINTS\tNEWEST\tAGE\tRPO\t")
-		for _, r := range rows {
-			newest, ageS := "never", "-"
+			return row
+		},
+		cells: func(r backupRow) []string {
+			newest, ageS, flag := "never", "-", ""
 			if len(r.Points) > 0 {
-				newest = r.Points[0].ID
-				ageS = (r.Age * time.Second).Round(time.Minute).String()
+				newest, ageS = r.Points[0].ID, (r.Age * time.Second).Round(time.Minute).String()
 			}
-			flag := ""
 			if r.Stale {
 				flag = "BREACH"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Account, r.Region, r.ID, r.Kind, len(r.Points), newest, ageS, r.RPO, flag)
-		}
-		tw.Flush()
-		for _, te := range errs {
-			fmt.Fprintf(e.stderr, "error: %s/%s: %s\n", te.Account, te.Region, te.Error)
-		}
-	}
-	if len(errs) > 0 {
-		return &exitError{code: exitPartial}
-	}
-	return nil
+			return []string{r.Account, r.Region, r.ID, string(r.Kind), fmt.Sprint(len(r.Points)), newest, ageS, r.RPO, flag}
+		},
+	})
 }
 
 // crossAccountCopy is two plans, each through its own account's guard

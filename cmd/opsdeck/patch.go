@@ -214,14 +214,10 @@ func patchStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := ff.targets(cfg)
-	if err != nil {
-		return err
-	}
-	rows := []stateRow{}
-	errs := []targetError{}
-	for r := range fleet.Stream(ctx, g.broker(e, cfg), targets, fleet.Options{Concurrency: ff.concurrency, Role: ff.role},
-		func(ctx context.Context, c aws.Config, t fleet.Target) ([]patch.State, error) {
+	return runListing(ctx, e, &g, &ff, cfg, listing[patch.State, stateRow]{
+		key:    "instances",
+		header: []string{"ACCOUNT", "REGION", "INSTANCE", "INSTALLED", "MISSING", "FAILED", "LAST OPERATION", "WHEN"},
+		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]patch.State, error) {
 			var ids []string
 			p := ec2.NewDescribeInstancesPaginator(ec2.NewFromConfig(c), &ec2.DescribeInstancesInput{Filters: filters})
 			for p.HasMorePages() {
@@ -239,35 +235,11 @@ func patchStatus(ctx context.Context, e *env, args []string) error {
 				return nil, nil
 			}
 			return patch.States(ctx, ssm.NewFromConfig(c), ids)
-		}) {
-		if r.Err != nil {
-			errs = append(errs, targetError{r.Target.Account.Name, r.Target.Region, awsx.Summary(r.Err)})
-			continue
-		}
-		for _, s := range r.Value {
-			rows = append(rows, stateRow{r.Target.Account.Name, r.Target.Region, s})
-		}
-	}
-	if g.json {
-		if err := writeJSON(e.stdout, map[string]any{"instances": rows, "errors": errs}); err != nil {
-			return err
-		}
-	} else {
-		tw := newTab(e.stdout)
-		fmt.Fprintln(tw, "ACCOUNT\tREGION\tINSTANCE\tINSTALLED\tMISSING\tFAILED\tLAST OPERATION\tWHEN")
-		for _, s := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Account, s.Region, s.InstanceID, s.Installed, s.Missing, s.Failed, s.Operation, s.OperationEnd.Local().Format(time.DateTime))
-		}
-		tw.Flush()
-		for _, te := range errs {
-			fmt.Fprintf(e.stderr, "error: %s/%s: %s\n", te.Account, te.Region, te.Error)
-		}
-	}
-	if len(errs) > 0 {
-		if len(rows) == 0 {
-			return fmt.Errorf("no target answered (%s)", errs[0].Error)
-		}
-		return &exitError{code: exitPartial}
-	}
-	return nil
+		},
+		row: func(t fleet.Target, s patch.State) stateRow { return stateRow{t.Account.Name, t.Region, s} },
+		cells: func(s stateRow) []string {
+			return []string{s.Account, s.Region, s.InstanceID, fmt.Sprint(s.Installed), fmt.Sprint(s.Missing), fmt.Sprint(s.Failed),
+				s.Operation, s.OperationEnd.Local().Format(time.DateTime)}
+		},
+	})
 }

@@ -242,55 +242,29 @@ func cmdJumpboxes(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := ff.targets(cfg)
-	if err != nil {
-		return err
-	}
-	rows := []jumpboxRow{}
-	errs := []targetError{}
-	warns := 0
-	for r := range fleet.Stream(ctx, g.broker(e, cfg), targets, fleet.Options{Concurrency: ff.concurrency, Role: ff.role},
-		func(ctx context.Context, c aws.Config, t fleet.Target) ([]sessions.Jumpbox, error) {
+	warned := false
+	err = runListing(ctx, e, &g, &ff, cfg, listing[sessions.Jumpbox, jumpboxRow]{
+		key:    "jumpboxes",
+		header: []string{"ACCOUNT", "REGION", "INSTANCE", "NAME", "STATE", "SSM", "AGENT", "LAST PING"},
+		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]sessions.Jumpbox, error) {
 			k, v := sessions.JumpboxTag(cfg, t.Account)
 			jbs, err := sessions.Jumpboxes(ctx, ec2.NewFromConfig(c), ssm.NewFromConfig(c), k, v)
 			if errors.Is(err, sessions.ErrNoInstanceInfo) {
-				warns++
-				err = nil
+				warned, err = true, nil
 			}
 			return jbs, err
-		}) {
-		if r.Err != nil {
-			errs = append(errs, targetError{r.Target.Account.Name, r.Target.Region, r.Err.Error()})
-			continue
-		}
-		for _, j := range r.Value {
-			rows = append(rows, jumpboxRow{r.Target.Account.Name, r.Target.Region, j})
-		}
-	}
-	if g.json {
-		if err := writeJSON(e.stdout, map[string]any{"jumpboxes": rows, "errors": errs}); err != nil {
-			return err
-		}
-	} else {
-		tw := newTab(e.stdout)
-		fmt.Fprintln(tw, "ACCOUNT\tREGION\tINSTANCE\tNAME\tSTATE\tSSM\tAGENT\tLAST PING")
-		for _, r := range rows {
+		},
+		row: func(t fleet.Target, j sessions.Jumpbox) jumpboxRow { return jumpboxRow{t.Account.Name, t.Region, j} },
+		cells: func(r jumpboxRow) []string {
 			lp := ""
 			if !r.LastPing.IsZero() {
 				lp = r.LastPing.Local().Format(time.DateTime)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, r.Region, r.InstanceID, r.Name, r.State, r.Ping, r.AgentVersion, lp)
-		}
-		tw.Flush()
-		for _, te := range errs {
-			fmt.Fprintf(e.stderr, "error: %s/%s: %s\n", te.Account, te.Region, te.Error)
-		}
+			return []string{r.Account, r.Region, r.InstanceID, r.Name, r.State, r.Ping, r.AgentVersion, lp}
+		},
+	})
+	if warned {
+		fmt.Fprintln(e.stderr, "warning:", sessions.ErrNoInstanceInfo)
 	}
-	if warns > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d targets: %v\n", warns, sessions.ErrNoInstanceInfo)
-	}
-	if len(errs) > 0 {
-		return &exitError{code: exitPartial}
-	}
-	return nil
+	return err
 }

@@ -6,9 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/opsdeck/opsdeck/ops/awsx"
 	"github.com/opsdeck/opsdeck/ops/fleet"
@@ -137,10 +138,6 @@ func stacksLs(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := ff.targets(cfg)
-	if err != nil {
-		return err
-	}
 	f := stacks.Filter{Name: name}
 	for _, s := range strings.Split(status, ",") {
 		if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
@@ -150,49 +147,22 @@ func stacksLs(ctx context.Context, e *env, args []string) error {
 	if err := stacks.ValidateFilter(f); err != nil {
 		return usagef("%v", err)
 	}
-	rows := []stackRow{}
-	errs := []targetError{}
-	b := g.broker(e, cfg)
-	for r := range stacks.ListAcross(ctx, b, targets, fleet.Options{Concurrency: ff.concurrency, Role: ff.role, Progress: progressLine(e)}, f, nil) {
-		if r.Err != nil {
-			errs = append(errs, targetError{r.Target.Account.Name, r.Target.Region, awsx.Summary(r.Err)})
-			continue
-		}
-		for _, s := range r.Value {
-			rows = append(rows, stackRow{r.Target.Account.Name, r.Target.Account.ID, r.Target.Region, s.Name, s.Status, s.LastChange(), s.Drift})
-		}
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		return a.Name < b.Name
+	return runListing(ctx, e, &g, &ff, cfg, listing[stacks.Summary, stackRow]{
+		key:    "stacks",
+		header: []string{"ACCOUNT", "REGION", "STACK", "STATUS", "UPDATED", "DRIFT"},
+		fetch: func(ctx context.Context, c aws.Config, _ fleet.Target) ([]stacks.Summary, error) {
+			return stacks.List(ctx, stacks.New(c), f)
+		},
+		row: func(t fleet.Target, s stacks.Summary) stackRow {
+			return stackRow{t.Account.Name, t.Account.ID, t.Region, s.Name, s.Status, s.LastChange(), s.Drift}
+		},
+		less: func(a, b stackRow) bool {
+			return a.Account+"/"+a.Region+"/"+a.Name < b.Account+"/"+b.Region+"/"+b.Name
+		},
+		cells: func(r stackRow) []string {
+			return []string{r.Account, r.Region, r.Name, r.Status, r.Updated.Local().Format("2006-01-02 15:04"), r.Drift}
+		},
 	})
-	sort.Slice(errs, func(i, j int) bool { return errs[i].Account+errs[i].Region < errs[j].Account+errs[j].Region })
-	if g.json {
-		if err := writeJSON(e.stdout, map[string]any{"stacks": rows, "errors": errs}); err != nil {
-			return err
-		}
-	} else {
-		tw := newTab(e.stdout)
-		fmt.Fprintln(tw, "ACCOUNT\tREGION\tSTACK\tSTATUS\tUPDATED\tDRIFT")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Account, r.Region, r.Name, r.Status, r.Updated.Local().Format("2006-01-02 15:04"), r.Drift)
-		}
-		tw.Flush()
-		for _, te := range errs {
-			fmt.Fprintf(e.stderr, "error: %s/%s: %s\n", te.Account, te.Region, te.Error)
-		}
-	}
-	if len(errs) > 0 {
-		fmt.Fprintf(e.stderr, "opsdeck: %d of %d targets failed; results for the others are above\n", len(errs), len(targets))
-		return &exitError{code: exitPartial}
-	}
-	return nil
 }
 
 // stackTarget parses ACCOUNT REGION STACK and returns the API for it.

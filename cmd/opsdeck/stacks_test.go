@@ -1,38 +1,20 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/opsdeck/opsdeck/ops/emulator"
 )
 
-var (
-	seedOnce sync.Once
-	seedDemo *emulator.Demo
-	seedErr  error
-)
+var seedDemo *emulator.Demo
 
 // seededConfig seeds the demo estate once for this package's stack tests
 // and returns its config file.
 func seededConfig(t *testing.T) string {
 	t.Helper()
-	seedOnce.Do(func() {
-		// Not t.TempDir: the estate outlives the first test that asks.
-		dir, err := os.MkdirTemp("", "opsdeck-cli-test-")
-		if err != nil {
-			seedErr = err
-			return
-		}
-		seedDemo, seedErr = emulator.SeedDemo(context.Background(), moto, emulator.DemoEstate(), dir)
-	})
-	if seedErr != nil {
-		t.Fatal(seedErr)
-	}
+	seedDemo = moto.SharedDemo(t)
 	return seedDemo.ConfigPath
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,26 +19,11 @@ import (
 	"github.com/opsdeck/opsdeck/ops/plan"
 )
 
-var (
-	moto     *emulator.Server
-	demoOnce sync.Once
-	demo     *emulator.Demo
-	demoErr  error
-)
+var moto *emulator.Server
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m, &moto)) }
 
-func seeded(t *testing.T) *emulator.Demo {
-	t.Helper()
-	demoOnce.Do(func() {
-		dir, _ := os.MkdirTemp("", "backup-test-")
-		demo, demoErr = emulator.SeedDemo(context.Background(), moto, emulator.DemoEstate(), dir)
-	})
-	if demoErr != nil {
-		t.Fatal(demoErr)
-	}
-	return demo
-}
+func seeded(t *testing.T) *emulator.Demo { return moto.SharedDemo(t) }
 
 func clients(t *testing.T, d *emulator.Demo, acct, region string) Clients {
 	t.Helper()

@@ -26,6 +26,10 @@ type Server struct {
 	logPath  string
 	stopOnce sync.Once
 	done     chan struct{}
+
+	demoOnce sync.Once
+	demo     *Demo
+	demoErr  error
 }
 
 // ErrNoMoto says moto_server is not installed, and how to install it.

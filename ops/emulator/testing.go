@@ -30,6 +30,25 @@ func RunTests(m *testing.M, srv **Server) int {
 	return m.Run()
 }
 
+// SharedDemo seeds the demo estate into s once (per server) and returns
+// it to every test that asks: most tests only read it, and seeding takes
+// seconds. Tests that change it use their own account or region.
+func (s *Server) SharedDemo(tb testing.TB) *Demo {
+	tb.Helper()
+	s.demoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "opsdeck-demo-test-")
+		if err != nil {
+			s.demoErr = err
+			return
+		}
+		s.demo, s.demoErr = SeedDemo(context.Background(), s, DemoEstate(), dir)
+	})
+	if s.demoErr != nil {
+		tb.Fatal(s.demoErr)
+	}
+	return s.demo
+}
+
 // Demo is a running, seeded demo estate.
 type Demo struct {
 	Server *Server

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +19,12 @@ import (
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
-var (
-	moto     *emulator.Server
-	demoOnce sync.Once
-	demo     *emulator.Demo
-	demoErr  error
-)
+var moto *emulator.Server
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m, &moto)) }
 
 // seeded returns the demo estate, seeded once for the package.
-func seeded(t *testing.T) *emulator.Demo {
-	t.Helper()
-	demoOnce.Do(func() {
-		dir, _ := os.MkdirTemp("", "stacks-test-")
-		demo, demoErr = emulator.SeedDemo(context.Background(), moto, emulator.DemoEstate(), dir)
-	})
-	if demoErr != nil {
-		t.Fatal(demoErr)
-	}
-	return demo
-}
+func seeded(t *testing.T) *emulator.Demo { return moto.SharedDemo(t) }
 
 // denySTS refuses AssumeRole into one account, as a missing trust policy
 // would; everything else goes to moto.
