@@ -223,7 +223,11 @@ func decodeErrors(file string, err error) error {
 				key = strings.ToLower(m[2])
 			}
 			want := strings.NewReplacer("[]string", "list of strings", "*profiles.", "", "profiles.", "").Replace(m[3])
-			msg = fmt.Sprintf("%s: got a TOML %s, want a %s", key, m[1], want)
+			article := "a"
+			if strings.ContainsRune("aeiou", rune(want[0])) {
+				article = "an"
+			}
+			msg = fmt.Sprintf("%s: got a TOML %s, want %s %s", key, m[1], article, want)
 			hint = "check the value's type against the README (strings are quoted, regions is a list)"
 		}
 		return &ConfigErrors{{File: file, Line: line, Col: col, Msg: msg, Hint: hint}}
