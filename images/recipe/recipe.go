@@ -119,7 +119,8 @@ func Parse(name string, data []byte, cfg *profiles.Config) (*Recipe, error) {
 	return &r, nil
 }
 
-func (r *Recipe) dir() string { return filepath.Dir(r.Path) }
+// Dir is the directory referenced files are relative to.
+func (r *Recipe) Dir() string { return filepath.Dir(r.Path) }
 
 func (r *Recipe) validate(f *profiles.TOMLFile, cfg *profiles.Config) {
 	if !nameRe.MatchString(r.Name) {
@@ -217,7 +218,7 @@ func (r *Recipe) checkFile(f *profiles.TOMLFile, rel, at, parent string) {
 		f.Problem("a file is needed here", "give a path relative to the recipe", at, parent)
 		return
 	}
-	if _, err := os.Stat(filepath.Join(r.dir(), rel)); err != nil {
+	if _, err := os.Stat(filepath.Join(r.Dir(), rel)); err != nil {
 		f.Problem(fmt.Sprintf("%s: %v", rel, err), "paths are relative to the recipe file", at, parent)
 	}
 }
@@ -246,7 +247,7 @@ func (r *Recipe) hash(data []byte) (string, error) {
 	files := r.Files()
 	sort.Strings(files)
 	for _, rel := range files {
-		fh, err := os.Open(filepath.Join(r.dir(), rel))
+		fh, err := os.Open(filepath.Join(r.Dir(), rel))
 		if err != nil {
 			return "", fmt.Errorf("recipe %s: %s: %w", r.Path, rel, err)
 		}
