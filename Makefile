@@ -5,7 +5,14 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build test demo bench lint check-moto clean
+.PHONY: all build test demo bench lint check-moto clean tools
+
+# Packer and the amazon plugin, built from pinned sources through the Go
+# module proxy (the proxy refuses `go install pkg@version`), installed into
+# a project-local plugin directory. A second run does nothing.
+PACKER_PLUGIN_PATH := $(CURDIR)/.packer.d/plugins
+export PACKER_PLUGIN_PATH
+AMAZON_PLUGIN_DIR  := $(PACKER_PLUGIN_PATH)/github.com/hashicorp/amazon
 
 all: build
 
@@ -18,6 +25,20 @@ $(BIN)/opsdeck: FORCE
 
 FORCE:
 
+$(BIN)/packer: images/tools/packer/go.mod images/tools/packer/go.sum
+	@mkdir -p $(BIN)
+	cd images/tools/packer && $(GO) build -o $(CURDIR)/$@ github.com/hashicorp/packer
+
+$(BIN)/packer-plugin-amazon: images/tools/amazon/go.mod images/tools/amazon/go.sum
+	@mkdir -p $(BIN)
+	cd images/tools/amazon && $(GO) build -o $(CURDIR)/$@ github.com/hashicorp/packer-plugin-amazon
+
+$(AMAZON_PLUGIN_DIR)/.installed: $(BIN)/packer $(BIN)/packer-plugin-amazon
+	$(BIN)/packer plugins install --path $(BIN)/packer-plugin-amazon github.com/hashicorp/amazon
+	@touch $@
+
+tools: $(AMAZON_PLUGIN_DIR)/.installed
+
 check-moto:
 	@command -v moto_server >/dev/null || { echo "moto_server is missing: pip install 'moto[server]' (moto 5.2.x)"; exit 1; }
 
@@ -25,14 +46,14 @@ lint:
 	@out=$$(gofmt -l cmd tui ops images profiles); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-test: lint check-moto build
+test: lint check-moto build tools
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-demo: check-moto build
+demo: check-moto build tools
 	$(BIN)/opsdeck demo
 
 bench: check-moto build
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count 1 -timeout 30m $(PKGS)
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) .packer.d

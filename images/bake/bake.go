@@ -53,18 +53,31 @@ func ResolveBase(ctx context.Context, api BaseAPI, r *recipe.Recipe) (string, er
 	}
 	out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{b.Owner}, Filters: []ec2types.Filter{
 		{Name: aws.String("name"), Values: []string{b.NamePattern}},
-		{Name: aws.String("architecture"), Values: []string{b.Architecture}},
 		{Name: aws.String("state"), Values: []string{"available"}}}})
 	if err != nil {
 		return "", fmt.Errorf("base image %s/%s: %w", b.Owner, b.NamePattern, err)
 	}
-	if len(out.Images) == 0 {
+	// Architecture is checked here rather than as a server filter: an image
+	// that does not report one (the emulator's) is not silently dropped.
+	var imgs []ec2types.Image
+	for _, im := range out.Images {
+		if im.Architecture == "" || string(im.Architecture) == b.Architecture {
+			imgs = append(imgs, im)
+		}
+	}
+	if len(imgs) == 0 {
 		return "", fmt.Errorf("no %s image of owner %s matches %q", b.Architecture, b.Owner, b.NamePattern)
 	}
-	sort.Slice(out.Images, func(i, j int) bool {
-		return aws.ToString(out.Images[i].CreationDate) > aws.ToString(out.Images[j].CreationDate)
+	// Newest first; images made in the same second go by name, so the
+	// higher version wins.
+	sort.Slice(imgs, func(i, j int) bool {
+		ci, cj := aws.ToString(imgs[i].CreationDate), aws.ToString(imgs[j].CreationDate)
+		if ci != cj {
+			return ci > cj
+		}
+		return aws.ToString(imgs[i].Name) > aws.ToString(imgs[j].Name)
 	})
-	return aws.ToString(out.Images[0].ImageId), nil
+	return aws.ToString(imgs[0].ImageId), nil
 }
 
 // Tools say where Packer and its plugins are.
@@ -155,6 +168,60 @@ func Run(ctx context.Context, t Tools, workDir, template string, env []string, o
 			msg = strings.Join(res.Errors, "; ")
 		}
 		return res, fmt.Errorf("packer build failed: %s (log: %s)", msg, res.Log)
+	}
+	return res, nil
+}
+
+// EC2API is what a bake needs from EC2 besides Packer.
+type EC2API interface {
+	BaseAPI
+	CreateTags(ctx context.Context, in *ec2.CreateTagsInput, o ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+}
+
+// Input of a whole bake.
+type Input struct {
+	Recipe  *recipe.Recipe
+	API     EC2API
+	Tools   Tools
+	WorkDir string
+	// Env is the environment for Packer: the build account's credentials.
+	Env []string
+	// Endpoint is set for an emulator (see RenderOptions.Endpoint).
+	Endpoint      string
+	BuiltBy       string
+	PackerVersion string
+	Now           time.Time
+}
+
+// Bake resolves the base image, renders the template, runs Packer and
+// makes sure every AMI carries the lineage tags.
+func Bake(ctx context.Context, in Input, onEvent func(Event)) (*Result, error) {
+	base, err := ResolveBase(ctx, in.API, in.Recipe)
+	if err != nil {
+		return nil, err
+	}
+	o := RenderOptions{SourceAMI: base, Stamp: in.Now.UTC().Format("20060102-150405"), BuiltBy: in.BuiltBy,
+		BuiltAt: in.Now.UTC().Format(time.RFC3339), PackerVersion: in.PackerVersion, Endpoint: in.Endpoint}
+	tmpl, err := Render(in.Recipe, o)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Run(ctx, in.Tools, in.WorkDir, tmpl, in.Env, onEvent)
+	if err != nil {
+		return res, err
+	}
+	var tags []ec2types.Tag
+	for k, v := range LineageTags(in.Recipe, o) {
+		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	sort.Slice(tags, func(i, j int) bool { return *tags[i].Key < *tags[j].Key })
+	for region, ami := range res.AMIs {
+		if region != in.Recipe.Build.Region {
+			continue // copies are promotion's job, tagged there
+		}
+		if _, err := in.API.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{ami}, Tags: tags}); err != nil {
+			return res, fmt.Errorf("tag %s with its lineage: %w", ami, err)
+		}
 	}
 	return res, nil
 }

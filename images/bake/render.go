@@ -40,6 +40,21 @@ type RenderOptions struct {
 	Endpoint string
 }
 
+// LineageTags are the tags every baked image carries.
+func LineageTags(r *recipe.Recipe, o RenderOptions) map[string]string {
+	tags := map[string]string{}
+	for k, v := range r.Tags {
+		tags[k] = v
+	}
+	for k, v := range map[string]string{TagImage: r.Name, TagRecipe: r.Hash, TagBaseAMI: o.SourceAMI, TagBuiltBy: o.BuiltBy,
+		TagBuiltAt: o.BuiltAt, TagPacker: o.PackerVersion, "Name": r.Name + "-" + o.Stamp} {
+		if v != "" {
+			tags[k] = v
+		}
+	}
+	return tags
+}
+
 type renderData struct {
 	R        *recipe.Recipe
 	O        RenderOptions
@@ -91,10 +106,15 @@ source "amazon-ebs" "golden" {
     {{q .K}} = {{q .V}}
 {{- end}}
   }
+{{- if .Emulated}}
+  # No run_tags: the plugin also puts them on CreateImage as a snapshot tag
+  # specification, which the emulator does not implement.
+{{- else}}
   run_tags = {
     "Name"          = {{q (printf "opsdeck-bake-%s" .R.Name)}}
     "opsdeck:image" = {{q .R.Name}}
   }
+{{- end}}
 }
 
 build {
@@ -117,16 +137,7 @@ func Render(r *recipe.Recipe, o RenderOptions) (string, error) {
 	if o.SourceAMI == "" {
 		return "", fmt.Errorf("recipe %s: the base image was not resolved", r.Name)
 	}
-	tags := map[string]string{}
-	for k, v := range r.Tags {
-		tags[k] = v
-	}
-	for k, v := range map[string]string{TagImage: r.Name, TagRecipe: r.Hash, TagBaseAMI: o.SourceAMI, TagBuiltBy: o.BuiltBy,
-		TagBuiltAt: o.BuiltAt, TagPacker: o.PackerVersion, "Name": r.Name + "-" + o.Stamp} {
-		if v != "" {
-			tags[k] = v
-		}
-	}
+	tags := LineageTags(r, o)
 	d := renderData{R: r, O: o, AMIName: r.Name + "-" + o.Stamp, Emulated: o.Endpoint != ""}
 	keys := make([]string, 0, len(tags))
 	for k := range tags {

@@ -82,9 +82,16 @@ func startOn(ctx context.Context, bin string, port int, opts Options) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	amis := filepath.Join(opts.LogDir, "base-amis.json")
+	if err := os.WriteFile(amis, []byte(BaseAMIsJSON), 0o644); err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(),
+		// A few public base images instead of moto's ~1,200 defaults, which
+		// make every image and snapshot query slow (~600 ms).
 		"MOTO_EC2_LOAD_DEFAULT_AMIS=false",
+		"MOTO_AMIS_PATH="+amis,
 		"PYTHONUNBUFFERED=1",
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -189,6 +196,18 @@ func (s *Server) Setenv() {
 		}
 	}
 }
+
+// BaseAMIs are the public "amazon" images every region of the emulator
+// has: what recipes bake from. They have EBS roots (moto's RegisterImage
+// and CreateImage only make "standard" ones, which amazon-ebs refuses).
+const BaseAMIsJSON = `[
+ {"ami_id": "ami-0a11e2023b6e86400", "name": "al2023-ami-2023.6.20261101.0-kernel-6.1-x86_64", "description": "Amazon Linux 2023 (emulator stand-in)",
+  "owner_id": "137112412989", "public": true, "virtualization_type": "hvm", "architecture": "x86_64", "state": "available",
+  "image_type": "machine", "root_device_type": "ebs", "root_device_name": "/dev/xvda", "hypervisor": "xen", "boot_mode": "uefi-preferred"},
+ {"ami_id": "ami-0a11e2023a7a4ac00", "name": "al2023-ami-2023.6.20261101.0-kernel-6.1-arm64", "description": "Amazon Linux 2023 arm64 (emulator stand-in)",
+  "owner_id": "137112412989", "public": true, "virtualization_type": "hvm", "architecture": "arm64", "state": "available",
+  "image_type": "machine", "root_device_type": "ebs", "root_device_name": "/dev/xvda", "hypervisor": "xen", "boot_mode": "uefi"}
+]`
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
