@@ -45,6 +45,7 @@ usage:
   opsdeck backup ls [--select SEL] [--resource ID]                 recovery points per resource, RPO breaches
   opsdeck patch scan|install [--select SEL] (--targets tag:K=V | --instances IDS) [--max-concurrency 10%] [--max-errors 1] [--reboot if-needed|never]
   opsdeck patch status [--select SEL] [--targets tag:K=V]           compliance per instance
+  opsdeck images bake RECIPE [--dry-run]                            recipe → Packer → AMI with lineage tags (--dry-run prints the template)
   opsdeck audit [--since 24h] [--account A]                         the journal of every change
         every change: --dry-run prints the plan; --yes answers confirm; --confirm-account NAME (repeat) for protected accounts
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
@@ -101,6 +102,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdBackup(ctx, e, args)
 	case "patch":
 		err = cmdPatch(ctx, e, args)
+	case "images", "image":
+		err = cmdImages(ctx, e, args)
 	case "audit":
 		err = cmdAudit(e, args)
 	case "stacks", "stack":

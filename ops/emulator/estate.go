@@ -132,3 +132,36 @@ func (e Estate) WriteConfig(dir string) (string, error) {
 	p := filepath.Join(dir, "config.toml")
 	return p, os.WriteFile(p, []byte(e.ConfigTOML()), 0o600)
 }
+
+// DemoRecipe is a golden-image recipe that bakes against the emulator from
+// the demo estate's shared-services account.
+const DemoRecipe = `# opsdeck demo recipe: bakes against the emulator (no provisioners run
+# there: an emulated instance cannot execute them).
+name = "golden-base"
+description = "hardened Amazon Linux 2023 base"
+
+[base]
+owner = "amazon"
+name_pattern = "al2023-ami-2023.*-x86_64"
+
+[build]
+account = "platform-shared"
+region = "eu-north-1"
+instance_type = "t3.micro"
+
+[[provisioners]]
+type = "shell"
+inline = ["sudo dnf -y update", "echo 'baked by opsdeck' | sudo tee /etc/motd"]
+
+[tags]
+team = "platform"
+
+[distribution]
+select = "customer=acme"
+regions = ["eu-north-1", "eu-west-1"]
+channels = ["candidate", "stable"]
+
+[retention]
+keep = 3
+deprecate_after = "720h"
+`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,6 +69,9 @@ func SeedDemo(ctx context.Context, s *Server, e Estate, dir string) (*Demo, erro
 	}
 	path, err := e.WriteConfig(dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "golden-base.toml"), []byte(DemoRecipe), 0o644); err != nil {
 		return nil, err
 	}
 	cfg, err := profiles.Load(path)

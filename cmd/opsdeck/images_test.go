@@ -1,0 +1,51 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsdeck/opsdeck/ops/audit"
+)
+
+// The demo's recipe bakes against the emulator through the CLI, with the
+// guard and the journal, using the Packer that `make tools` built.
+func TestImagesBakeCLI(t *testing.T) {
+	cfg := seededConfig(t)
+	root, _ := filepath.Abs("../..")
+	t.Setenv("OPSDECK_PACKER", filepath.Join(root, "bin", "packer"))
+	t.Setenv("PACKER_PLUGIN_PATH", filepath.Join(root, ".packer.d", "plugins"))
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	recipe := filepath.Join(filepath.Dir(cfg), "golden-base.toml")
+
+	code, out, errs := opsdeck(t, "images", "bake", recipe, "--config", cfg, "--dry-run")
+	if code != 0 || !strings.Contains(out, `source_ami    = "ami-0a11e2023b6e86400"`) || !strings.Contains(out, `communicator               = "none"`) {
+		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
+	}
+	if es, _, _ := audit.Read(audit.DefaultPath()); len(es) != 0 {
+		t.Fatal("a dry run wrote to the journal")
+	}
+	code, out, errs = opsdeck(t, "images", "bake", recipe, "--config", cfg, "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("bake: %d\n%s\n%s", code, out, errs)
+	}
+	var res struct {
+		Results map[string]string `json:"results"`
+	}
+	json.Unmarshal([]byte(out), &res)
+	if !strings.HasPrefix(res.Results["ami_eu-north-1"], "ami-") {
+		t.Fatalf("no AMI: %s", out)
+	}
+	if _, err := os.Stat(res.Results["log"]); err != nil {
+		t.Fatalf("bake log not kept: %v", err)
+	}
+	if !strings.Contains(errs, "Creating AMI golden-base-") {
+		t.Errorf("no progress on stderr:\n%s", errs)
+	}
+	code, _, errs = opsdeck(t, "images", "bake", filepath.Join(t.TempDir(), "missing.toml"), "--config", cfg)
+	if code == 0 || !strings.Contains(errs, "missing.toml") {
+		t.Fatalf("missing recipe: %d %s", code, errs)
+	}
+}
