@@ -12,27 +12,37 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opsdeck/opsdeck/images/bake"
+	"github.com/opsdeck/opsdeck/images/promote"
 	"github.com/opsdeck/opsdeck/images/recipe"
 	"github.com/opsdeck/opsdeck/ops/audit"
+	"github.com/opsdeck/opsdeck/ops/awsx"
+	"github.com/opsdeck/opsdeck/ops/fleet"
 	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
-const imagesUsage = `images bake RECIPE [--dry-run] [--yes] [--confirm-account NAME]`
+const imagesUsage = `images bake RECIPE [--dry-run] [--yes] [--confirm-account NAME]
+       opsdeck images promote NAME --from candidate --to stable [--select SEL] [--regions R1,R2]
+       opsdeck images ls [--select SEL] [--regions R1,R2]`
 
 func cmdImages(ctx context.Context, e *env, args []string) error {
 	verb, rest := splitCommand(args)
 	switch verb {
 	case "bake":
 		return imagesBake(ctx, e, rest)
+	case "promote":
+		return imagesPromote(ctx, e, rest)
+	case "ls", "list":
+		return imagesLs(ctx, e, rest)
 	case "":
 		return usagef("usage: opsdeck %s", imagesUsage)
 	}
-	return usagef("unknown images command %q (bake is here; ls, promote and usage come with the promotion work); usage: opsdeck %s", verb, imagesUsage)
+	return usagef("unknown images command %q; usage: opsdeck %s", verb, imagesUsage)
 }
 
 // findTools locates Packer and the plugin directory: $OPSDECK_PACKER and
@@ -148,8 +158,11 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 	work := filepath.Join(filepath.Dir(audit.DefaultPath()), "bakes", r.Name+"-"+now.UTC().Format("20060102-150405"))
 	p := newPlan("images.bake", a, r.Build.Region, role, cfg.Operator.Name, m.reason, []string{r.Name},
 		map[string]string{"recipe": r.Path, "recipe_hash": r.Hash})
-	p.Steps = []string{"run packer build in " + a.Name + "/" + r.Build.Region + " (an instance runs until the AMI is made)", "tag the AMI with its lineage"}
-	return runPlan(ctx, e, &g, m.runner(e, &g, cfg), p, func(ctx context.Context, res *plan.Result) error {
+	p.Steps = []string{"run packer build in " + a.Name + "/" + r.Build.Region + " (an instance runs until the AMI is made)", "tag the AMI with its lineage",
+		"publish it on channel " + r.Distribution.Channels[0] + " in " + r.Distribution.Select + " × " + strings.Join(r.Distribution.Regions, ",") + " (each account asks its own guard)"}
+	runner := m.runner(e, &g, cfg)
+	var baked map[string]string
+	err = runPlan(ctx, e, &g, runner, p, func(ctx context.Context, res *plan.Result) error {
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: api, Tools: tools, WorkDir: work, Env: envFor(creds, r.Build.Region),
 			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: packerVersion(tools.Packer), Now: now},
 			func(ev bake.Event) {
@@ -159,6 +172,7 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 			})
 		if out != nil {
 			res.Set("log", out.Log)
+			baked = out.AMIs
 			for region, ami := range out.AMIs {
 				res.Set("ami_"+region, ami)
 			}
@@ -167,6 +181,163 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("bake interrupted: %w", err)
 		}
 		return err
+	})
+	if err != nil || baked[r.Build.Region] == "" {
+		return err
+	}
+	return publish(ctx, e, &g, runner, cfg, b, r, a, role, baked[r.Build.Region], now)
+}
+
+// publish distributes a fresh AMI to the recipe's targets on its first
+// channel: one plan per target account, through that account's guard.
+func publish(ctx context.Context, e *env, g *globals, runner *plan.Runner, cfg *profiles.Config, b *profiles.Broker,
+	r *recipe.Recipe, build *profiles.Account, role, ami string, now time.Time) error {
+	accts, err := cfg.Select(r.Distribution.Select)
+	if err != nil {
+		return err
+	}
+	channel := r.Distribution.Channels[0]
+	clients := promoteClients(b, cfg, build, role)
+	failed := 0
+	for _, acct := range accts {
+		var targets []promote.Target
+		for _, region := range r.Distribution.Regions {
+			targets = append(targets, promote.Target{AccountID: acct.ID, AccountName: acct.Name, Region: region})
+		}
+		p := newPlan("images.publish", acct, strings.Join(r.Distribution.Regions, ","), cfg.DefaultRole(acct), cfg.Operator.Name, "",
+			[]string{r.Name + "@" + channel}, map[string]string{"ami": ami, "channel": channel, "recipe_hash": r.Hash})
+		p.Steps = []string{"copy " + ami + " into each region, share it with " + acct.Name + ", write " + promote.Parameter(r.Name, channel)}
+		err := runPlan(ctx, e, g, runner, p, func(ctx context.Context, res *plan.Result) error {
+			out, err := promote.Distribute(ctx, clients, promote.Input{Image: r.Name, SourceAMI: ami, SourceRegion: r.Build.Region,
+				BuildAccount: build.ID, Channel: channel, Lineage: map[string]string{"opsdeck:image": r.Name, "opsdeck:recipe-hash": r.Hash,
+					"opsdeck:built-at": now.UTC().Format(time.RFC3339), "Name": r.Name}, Targets: targets, Token: "opsdeck-publish-" + ami, // one copy per region, shared by every account
+				Keep: r.Retention.Keep, DeprecateAfter: r.Retention.DeprecateDuration(), Now: now}, nil)
+			for _, tr := range out {
+				if tr.AMI != "" {
+					res.Set(tr.Region, tr.AMI)
+				}
+				for _, w := range tr.Warnings {
+					fmt.Fprintf(e.stderr, "%s: %s\n", tr.Target, w)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "opsdeck: publish to %s: %s\n", acct.Name, awsx.Clean(err))
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: exitPartial}
+	}
+	return nil
+}
+
+// promoteClients acts as the build account for images and as each target
+// account for its channel parameters.
+func promoteClients(b *profiles.Broker, cfg *profiles.Config, build *profiles.Account, role string) promote.Clients {
+	return promote.Clients{
+		BuildEC2: func(ctx context.Context, region string) (promote.EC2API, error) {
+			c, _, err := b.Config(ctx, build, role, region)
+			return ec2.NewFromConfig(c), err
+		},
+		TargetSSM: func(ctx context.Context, id, region string) (promote.SSMAPI, error) {
+			a := cfg.Account(id)
+			c, _, err := b.Config(ctx, a, cfg.DefaultRole(a), region)
+			return ssm.NewFromConfig(c), err
+		},
+	}
+}
+
+func imagesPromote(ctx context.Context, e *env, args []string) error {
+	var g globals
+	var m mutFlags
+	var ff fanFlags
+	var from, to string
+	fs := newFlags("images promote", e, &g, "images promote NAME --from candidate --to stable [--select SEL]")
+	m.register(fs)
+	ff.register(fs)
+	fs.StringVar(&from, "from", "candidate", "channel to promote from")
+	fs.StringVar(&to, "to", "stable", "channel to promote to")
+	pos, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || from == to {
+		return usagef("usage: opsdeck images promote NAME --from CHANNEL --to CHANNEL (different channels)")
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	targets, err := ff.targets(cfg)
+	if err != nil {
+		return err
+	}
+	b := g.broker(e, cfg)
+	r := m.runner(e, &g, cfg)
+	failed := 0
+	for _, t := range targets {
+		p := newPlan("images.promote", t.Account, t.Region, ff.role, cfg.Operator.Name, m.reason, []string{pos[0]},
+			map[string]string{"from": from, "to": to})
+		p.Steps = []string{"point " + promote.Parameter(pos[0], to) + " at the AMI on " + promote.Parameter(pos[0], from)}
+		if err := runPlan(ctx, e, &g, r, p, func(ctx context.Context, res *plan.Result) error {
+			c, _, err := b.Config(ctx, t.Account, ff.role, t.Region)
+			if err != nil {
+				return err
+			}
+			ami, err := promote.Move(ctx, ssm.NewFromConfig(c), pos[0], from, to)
+			res.Set("ami", ami)
+			return err
+		}); err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "opsdeck: %s/%s: %s\n", t.Account.Name, t.Region, awsx.Clean(err))
+		}
+	}
+	if failed > 0 {
+		if failed == len(targets) {
+			return fmt.Errorf("promotion failed on every target")
+		}
+		return &exitError{code: exitPartial}
+	}
+	return nil
+}
+
+type channelRow struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	promote.ChannelEntry
+	AgeSeconds int64 `json:"age_seconds"`
+}
+
+func imagesLs(ctx context.Context, e *env, args []string) error {
+	var g globals
+	var ff fanFlags
+	fs := newFlags("images ls", e, &g, "images ls [--select SEL] [--regions R1,R2]")
+	ff.register(fs)
+	if _, _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	return runListing(ctx, e, &g, &ff, cfg, listing[promote.ChannelEntry, channelRow]{
+		key:    "channels",
+		header: []string{"IMAGE", "CHANNEL", "ACCOUNT", "REGION", "AMI", "AGE"},
+		fetch: func(ctx context.Context, c aws.Config, _ fleet.Target) ([]promote.ChannelEntry, error) {
+			return promote.Channels(ctx, ssm.NewFromConfig(c))
+		},
+		row: func(t fleet.Target, ce promote.ChannelEntry) channelRow {
+			return channelRow{t.Account.Name, t.Region, ce, int64(now.Sub(ce.Updated).Seconds())}
+		},
+		less: func(a, b channelRow) bool {
+			return a.Image+a.Channel+a.Account+a.Region < b.Image+b.Channel+b.Account+b.Region
+		},
+		cells: func(r channelRow) []string {
+			return []string{r.Image, r.Channel, r.Account, r.Region, r.AMI, (time.Duration(r.AgeSeconds) * time.Second).Round(time.Minute).String()}
+		},
 	})
 }
 

@@ -27,14 +27,33 @@ func TestImagesBakeCLI(t *testing.T) {
 	if es, _, _ := audit.Read(audit.DefaultPath()); len(es) != 0 {
 		t.Fatal("a dry run wrote to the journal")
 	}
-	code, out, errs = opsdeck(t, "images", "bake", recipe, "--config", cfg, "--yes", "--json")
+	// The recipe publishes to customer=acme: acme-prod is protected and
+	// must be named; the others take --yes.
+	code, out, errs = opsdeck(t, "images", "bake", recipe, "--config", cfg, "--yes", "--confirm-account", "acme-prod", "--json")
 	if code != 0 {
 		t.Fatalf("bake: %d\n%s\n%s", code, out, errs)
 	}
 	var res struct {
 		Results map[string]string `json:"results"`
 	}
-	json.Unmarshal([]byte(out), &res)
+	dec := json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	published := 0
+	for dec.More() {
+		var pub struct {
+			Action  string            `json:"action"`
+			Results map[string]string `json:"results"`
+		}
+		dec.Decode(&pub)
+		if pub.Action == "images.publish" && strings.HasPrefix(pub.Results["eu-west-1"], "ami-") {
+			published++
+		}
+	}
+	if published != 3 {
+		t.Fatalf("published to %d accounts, want the 3 acme accounts:\n%s", published, out)
+	}
 	if !strings.HasPrefix(res.Results["ami_eu-north-1"], "ami-") {
 		t.Fatalf("no AMI: %s", out)
 	}
@@ -43,6 +62,29 @@ func TestImagesBakeCLI(t *testing.T) {
 	}
 	if !strings.Contains(errs, "Creating AMI golden-base-") {
 		t.Errorf("no progress on stderr:\n%s", errs)
+	}
+	baked := res.Results["ami_eu-north-1"]
+	code, out, _ = opsdeck(t, "images", "ls", "--select", "acme-test", "--regions", "eu-north-1", "--config", cfg, "--json")
+	if code != 0 || !strings.Contains(out, `"channel": "candidate"`) || !strings.Contains(out, baked) {
+		t.Fatalf("images ls: %d\n%s", code, out)
+	}
+	code, _, errs = opsdeck(t, "images", "promote", "golden-base", "--from", "candidate", "--to", "stable", "--select", "acme-test", "--yes", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("promote: %d %s", code, errs)
+	}
+	code, out, _ = opsdeck(t, "images", "ls", "--select", "acme-test", "--regions", "eu-north-1", "--config", cfg, "--json")
+	var ls struct {
+		Channels []struct{ Image, Channel, AMI string } `json:"channels"`
+	}
+	json.Unmarshal([]byte(out), &ls)
+	stable := ""
+	for _, c := range ls.Channels {
+		if c.Image == "golden-base" && c.Channel == "stable" {
+			stable = c.AMI
+		}
+	}
+	if stable != baked {
+		t.Fatalf("stable = %s after promotion, want %s", stable, baked)
 	}
 	code, _, errs = opsdeck(t, "images", "bake", filepath.Join(t.TempDir(), "missing.toml"), "--config", cfg)
 	if code == 0 || !strings.Contains(errs, "missing.toml") {

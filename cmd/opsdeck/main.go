@@ -45,7 +45,9 @@ usage:
   opsdeck backup ls [--select SEL] [--resource ID]                 recovery points per resource, RPO breaches
   opsdeck patch scan|install [--select SEL] (--targets tag:K=V | --instances IDS) [--max-concurrency 10%] [--max-errors 1] [--reboot if-needed|never]
   opsdeck patch status [--select SEL] [--targets tag:K=V]           compliance per instance
-  opsdeck images bake RECIPE [--dry-run]                            recipe → Packer → AMI with lineage tags (--dry-run prints the template)
+  opsdeck images bake RECIPE [--dry-run]                            recipe → Packer → AMI with lineage tags, published on the first channel
+  opsdeck images promote NAME --from candidate --to stable [--select SEL]
+  opsdeck images ls [--select SEL]                                  channels: image × account × region → AMI and age
   opsdeck audit [--since 24h] [--account A]                         the journal of every change
         every change: --dry-run prints the plan; --yes answers confirm; --confirm-account NAME (repeat) for protected accounts
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
@@ -122,7 +124,7 @@ func run(ctx context.Context, e *env) int {
 
 // valueFlags take a separate value ("--config FILE"), so the word after
 // them is not a command.
-var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true, "to": true, "rds": true, "via": true, "local": true, "reason": true, "vault": true, "iam-role": true, "to-region": true, "to-account": true, "kms-key": true, "new-id": true, "subnet-group": true, "security-groups": true, "az": true, "targets": true, "instances": true, "max-concurrency": true, "max-errors": true, "reboot": true, "confirm-account": true, "since": true}
+var valueFlags = map[string]bool{"config": true, "region": true, "mfa-code": true, "account": true, "first-frame": true, "select": true, "role": true, "file": true, "regions": true, "status": true, "name": true, "concurrency": true, "interval": true, "to": true, "rds": true, "via": true, "local": true, "reason": true, "vault": true, "iam-role": true, "to-region": true, "to-account": true, "kms-key": true, "new-id": true, "subnet-group": true, "security-groups": true, "az": true, "targets": true, "instances": true, "max-concurrency": true, "max-errors": true, "reboot": true, "confirm-account": true, "since": true, "from": true}
 
 // splitCommand finds the command word, which may follow global flags
 // ("opsdeck --config x.toml accounts").
