@@ -23,6 +23,7 @@ type Config struct {
 	Environments map[string]*Environment `toml:"environments"`
 	Accounts     []*Account              `toml:"accounts"`
 	Jumpbox      Jumpbox                 `toml:"jumpbox"`
+	Images       Images                  `toml:"images"`
 
 	// Path is the file the config was read from ("" when built in memory).
 	Path string `toml:"-"`
@@ -105,6 +106,26 @@ type Account struct {
 
 // Env is the account's resolved environment (never nil after Load).
 func (a *Account) Env() *Environment { return a.env }
+
+// Images lists the golden-image recipes the UI offers.
+type Images struct {
+	// Recipes are file globs, relative to the config file.
+	Recipes []string `toml:"recipes"`
+}
+
+// RecipeFiles expands Images.Recipes relative to the config file.
+func (c *Config) RecipeFiles() []string {
+	var out []string
+	base := filepath.Dir(c.Path)
+	for _, g := range c.Images.Recipes {
+		if !filepath.IsAbs(g) {
+			g = filepath.Join(base, g)
+		}
+		m, _ := filepath.Glob(g)
+		out = append(out, m...)
+	}
+	return out
+}
 
 // Jumpbox says how jumpbox instances are recognised.
 type Jumpbox struct {

@@ -28,6 +28,8 @@ const (
 	BackupsKind
 	// AuditKind shows the journal.
 	AuditKind
+	// ImagesKind shows recipes, bakes and the channel matrix.
+	ImagesKind
 )
 
 // Screen is a child model. Only the root is a tea.Model.

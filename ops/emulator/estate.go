@@ -115,6 +115,9 @@ color = "#ff8700"
 
 [jumpbox]
 tag = "Role=jumpbox"
+
+[images]
+recipes = ["golden-base.toml"]
 `, e.Operator, e.Regions[0], ReadRole, OperateRole, MFASerial)
 	regions := make([]string, len(e.Regions))
 	for i, r := range e.Regions {

@@ -1,0 +1,63 @@
+package tui
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsdeck/opsdeck/ops/plan"
+	"github.com/opsdeck/opsdeck/profiles"
+)
+
+// :images against the emulator: the demo recipe bakes with real Packer
+// through the guard, its steps stream into the screen, the channel matrix
+// fills in, and p promotes a row.
+func TestFlowImages(t *testing.T) {
+	root, _ := filepath.Abs("..")
+	t.Setenv("OPSDECK_PACKER", filepath.Join(root, "bin", "packer"))
+	t.Setenv("PACKER_PLUGIN_PATH", filepath.Join(root, ".packer.d", "plugins"))
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	demo := seededDemo(t, context.Background())
+	b := profiles.NewBroker(demo.Config, profiles.BrokerOptions{RetryMaxAttempts: 1})
+	m := New(Options{Config: demo.Config, Broker: b, Now: func() time.Time { return fixedNow }})
+	d := newDriver(t, m)
+	d.send(tea.WindowSizeMsg{Width: 140, Height: 40})
+	m.ctx.Confirm = func(ctx context.Context, g profiles.Gate, p plan.Plan) (string, error) {
+		reply := make(chan mfaReply, 1)
+		d.msgs <- confirmPromptMsg{plan: p, gate: g, reply: reply}
+		r := <-reply
+		return r.code, r.err
+	}
+	d.keys(":")
+	d.typeText("images platform-shared")
+	d.keys("enter")
+	d.waitFor("the images screen", func() bool { _, ok := m.current().(*imagesScreen); return ok })
+	s := m.current().(*imagesScreen)
+	if len(s.recipes) != 1 || s.recipes[0].Name != "golden-base" {
+		t.Fatalf("recipes %v errors %v", s.recipes, s.rerr)
+	}
+	d.waitFor("the channel matrix", func() bool { return !s.fan.loading })
+	d.keys("b")
+	d.waitFor("the guard", func() bool { return m.mode == modeConfirm })
+	d.keys("y") // platform-shared is confirm-level
+	d.waitFor("the bake", func() bool { return !s.baking && strings.Contains(m.footer, "images.bake") })
+	if !strings.Contains(strings.Join(s.steps, "\n"), "Creating AMI golden-base-") {
+		t.Fatalf("steps: %v", s.steps)
+	}
+	if !strings.Contains(m.footer, "images.bake on platform-shared/eu-north-1 done") {
+		t.Fatalf("footer: %s", m.footer)
+	}
+	// The seeded estate has channel parameters: promote the first row.
+	d.waitFor("the reload", func() bool { return !s.fan.loading && s.tbl.Visible() > 0 })
+	d.keys("g", "p")
+	d.waitFor("the guard", func() bool { return m.mode == modeConfirm })
+	d.keys("y")
+	d.waitFor("the promotion", func() bool { return s.busy == "" && strings.Contains(m.footer, "images.promote") })
+	if !strings.Contains(m.footer, "done") {
+		t.Fatalf("promotion: %s", m.footer)
+	}
+}
