@@ -452,3 +452,14 @@ func assumeHint(err error, role *Role) string {
 	}
 	return "check the role name and the trust policy"
 }
+
+// EnvConfig is an aws.Config from the process environment alone: what a
+// Packer plugin started by opsdeck acts as (opsdeck puts the credentials
+// in its environment). endpoint overrides every service ("" = none).
+func EnvConfig(ctx context.Context, region, endpoint string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithHTTPClient(HTTPClient())}
+	if endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(endpoint))
+	}
+	return config.LoadDefaultConfig(ctx, opts...)
+}
