@@ -191,6 +191,11 @@ func (s *imagesScreen) bake() tea.Cmd {
 	p := plan.New("images.bake", a, r.Build.Region, role, c.Config.Operator.Name, "from the opsdeck images screen", []string{r.Name},
 		map[string]string{"recipe": r.Path, "recipe_hash": r.Hash})
 	p.Steps = []string{"run packer build in " + a.Name + "/" + r.Build.Region, "tag the AMI with its lineage"}
+	pub, others, err := bake.PublishFor(c.Config, r, a)
+	if err != nil {
+		return ReportError(err)
+	}
+	p.Steps = append(p.Steps, "publish it (opsdeck-promote) on "+pub.Channel+" in "+r.Distribution.Select+" × "+strings.Join(r.Distribution.Regions, ","))
 	steps := make(chan string, 256)
 	s.baking, s.steps = true, nil
 	exec := func(ctx context.Context, res *plan.Result) error {
@@ -206,8 +211,8 @@ func (s *imagesScreen) bake() tea.Cmd {
 		work := filepath.Join(filepath.Dir(audit.DefaultPath()), "bakes", r.Name+"-"+time.Now().UTC().Format("20060102-150405"))
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: bake.Resolver{Client: ec2.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)},
 			Tools: tools, WorkDir: work, Env: profiles.Env(os.Environ(), creds, r.Build.Region), Endpoint: bake.EmulatorEndpoint(), BuiltBy: c.Config.Operator.Name,
-			PackerVersion: "1.12.0", Now: time.Now()}, func(e bake.Event) {
-			if lvl, text, ok := e.UI(); ok && (lvl == "say" || lvl == "error") && strings.TrimSpace(text) != "" {
+			PackerVersion: "1.12.0", Now: time.Now(), Publish: pub}, func(e bake.Event) {
+			if lvl, text, ok := e.UI(); ok && (lvl == "say" || lvl == "error" || strings.HasPrefix(text, "opsdeck:")) && strings.TrimSpace(text) != "" {
 				select {
 				case steps <- strings.TrimSpace(text):
 				default:
@@ -222,7 +227,18 @@ func (s *imagesScreen) bake() tea.Cmd {
 		}
 		return err
 	}
-	return tea.Batch(runAction(c, p, exec), listenBake(steps))
+	// Publishing writes in every target account: their guards are asked
+	// (in the dialog) before the bake starts.
+	runner := c.runner()
+	run := func() tea.Msg {
+		if err := runner.ConfirmAll(c.Ctx, others); err != nil {
+			close(steps)
+			return actionDoneMsg{plan: p, err: err}
+		}
+		res, err := runner.Run(c.Ctx, p, exec)
+		return actionDoneMsg{plan: p, res: res, err: err}
+	}
+	return tea.Batch(run, listenBake(steps))
 }
 
 // promote moves the selected row's image from candidate to stable in that

@@ -42,8 +42,23 @@ func TestFlowImages(t *testing.T) {
 	}
 	d.waitFor("the channel matrix", func() bool { return !s.fan.loading })
 	d.keys("b")
-	d.waitFor("the guard", func() bool { return m.mode == modeConfirm })
-	d.keys("y") // platform-shared is confirm-level
+	// Publishing reaches acme-test, acme-qa, acme-prod (protected: type
+	// its name), then the bake itself in platform-shared: four dialogs.
+	asked := []string{}
+	for len(asked) < 4 {
+		d.waitFor("a guard dialog", func() bool { return m.mode == modeConfirm })
+		a := m.confirm.plan.Account.Name
+		asked = append(asked, a)
+		if m.confirm.gate.Level == profiles.Protected {
+			d.typeText(a)
+			d.keys("enter")
+		} else {
+			d.keys("y")
+		}
+	}
+	if strings.Join(asked, ",") != "acme-test,acme-qa,acme-prod,platform-shared" {
+		t.Fatalf("dialogs for %v", asked)
+	}
 	d.waitFor("the bake", func() bool { return !s.baking && strings.Contains(m.footer, "images.bake") })
 	if !strings.Contains(strings.Join(s.steps, "\n"), "Creating AMI golden-base-") {
 		t.Fatalf("steps: %v", s.steps)

@@ -102,20 +102,27 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 	p := newPlan("images.bake", a, r.Build.Region, role, cfg.Operator.Name, m.reason, []string{r.Name},
 		map[string]string{"recipe": r.Path, "recipe_hash": r.Hash})
 	p.Steps = []string{"run packer build in " + a.Name + "/" + r.Build.Region + " (an instance runs until the AMI is made)", "tag the AMI with its lineage",
-		"publish it on channel " + r.Distribution.Channels[0] + " in " + r.Distribution.Select + " × " + strings.Join(r.Distribution.Regions, ",") + " (each account asks its own guard)"}
+		"publish it (opsdeck-promote) on channel " + r.Distribution.Channels[0] + " in " + r.Distribution.Select + " × " + strings.Join(r.Distribution.Regions, ",") + " (each account's guard is asked first)"}
 	runner := m.runner(e, &g, cfg)
-	var baked map[string]string
-	err = runPlan(ctx, e, &g, runner, p, func(ctx context.Context, res *plan.Result) error {
+	pub, others, err := bake.PublishFor(cfg, r, a)
+	if err != nil {
+		return err
+	}
+	// Publishing writes in every target account: all their guards agree
+	// before the bake starts.
+	if err := runner.ConfirmAll(ctx, others); err != nil {
+		return &guardError{err.(*plan.RefusedError)}
+	}
+	return runPlan(ctx, e, &g, runner, p, func(ctx context.Context, res *plan.Result) error {
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: api, Tools: tools, WorkDir: work, Env: envFor(creds, r.Build.Region),
-			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: packerVersion(tools.Packer), Now: now},
+			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: packerVersion(tools.Packer), Now: now, Publish: pub},
 			func(ev bake.Event) {
-				if lvl, text, ok := ev.UI(); ok && (lvl == "say" || lvl == "error") && strings.TrimSpace(text) != "" {
+				if lvl, text, ok := ev.UI(); ok && (lvl == "say" || lvl == "error" || strings.HasPrefix(text, "opsdeck:")) && strings.TrimSpace(text) != "" {
 					fmt.Fprintln(e.stderr, strings.TrimRight(text, "\n"))
 				}
 			})
 		if out != nil {
 			res.Set("log", out.Log)
-			baked = out.AMIs
 			for region, ami := range out.AMIs {
 				res.Set("ami_"+region, ami)
 			}
@@ -125,71 +132,6 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	})
-	if err != nil || baked[r.Build.Region] == "" {
-		return err
-	}
-	return publish(ctx, e, &g, runner, cfg, b, r, a, role, baked[r.Build.Region], now)
-}
-
-// publish distributes a fresh AMI to the recipe's targets on its first
-// channel: one plan per target account, through that account's guard.
-func publish(ctx context.Context, e *env, g *globals, runner *plan.Runner, cfg *profiles.Config, b *profiles.Broker,
-	r *recipe.Recipe, build *profiles.Account, role, ami string, now time.Time) error {
-	accts, err := cfg.Select(r.Distribution.Select)
-	if err != nil {
-		return err
-	}
-	channel := r.Distribution.Channels[0]
-	clients := promoteClients(b, cfg, build, role)
-	failed := 0
-	for _, acct := range accts {
-		var targets []promote.Target
-		for _, region := range r.Distribution.Regions {
-			targets = append(targets, promote.Target{AccountID: acct.ID, AccountName: acct.Name, Region: region})
-		}
-		p := newPlan("images.publish", acct, strings.Join(r.Distribution.Regions, ","), cfg.DefaultRole(acct), cfg.Operator.Name, "",
-			[]string{r.Name + "@" + channel}, map[string]string{"ami": ami, "channel": channel, "recipe_hash": r.Hash})
-		p.Steps = []string{"copy " + ami + " into each region, share it with " + acct.Name + ", write " + promote.Parameter(r.Name, channel)}
-		err := runPlan(ctx, e, g, runner, p, func(ctx context.Context, res *plan.Result) error {
-			out, err := promote.Distribute(ctx, clients, promote.Input{Image: r.Name, SourceAMI: ami, SourceRegion: r.Build.Region,
-				BuildAccount: build.ID, Channel: channel, Lineage: map[string]string{"opsdeck:image": r.Name, "opsdeck:recipe-hash": r.Hash,
-					"opsdeck:built-at": now.UTC().Format(time.RFC3339), "Name": r.Name}, Targets: targets, Token: "opsdeck-publish-" + ami, // one copy per region, shared by every account
-				Keep: r.Retention.Keep, DeprecateAfter: r.Retention.DeprecateDuration(), Now: now}, nil)
-			for _, tr := range out {
-				if tr.AMI != "" {
-					res.Set(tr.Region, tr.AMI)
-				}
-				for _, w := range tr.Warnings {
-					fmt.Fprintf(e.stderr, "%s: %s\n", tr.Target, w)
-				}
-			}
-			return err
-		})
-		if err != nil {
-			failed++
-			fmt.Fprintf(e.stderr, "opsdeck: publish to %s: %s\n", acct.Name, awsx.Clean(err))
-		}
-	}
-	if failed > 0 {
-		return &exitError{code: exitPartial}
-	}
-	return nil
-}
-
-// promoteClients acts as the build account for images and as each target
-// account for its channel parameters.
-func promoteClients(b *profiles.Broker, cfg *profiles.Config, build *profiles.Account, role string) promote.Clients {
-	return promote.Clients{
-		BuildEC2: func(ctx context.Context, region string) (promote.EC2API, error) {
-			c, _, err := b.Config(ctx, build, role, region)
-			return ec2.NewFromConfig(c), err
-		},
-		TargetSSM: func(ctx context.Context, id, region string) (promote.SSMAPI, error) {
-			a := cfg.Account(id)
-			c, _, err := b.Config(ctx, a, cfg.DefaultRole(a), region)
-			return ssm.NewFromConfig(c), err
-		},
-	}
 }
 
 func imagesPromote(ctx context.Context, e *env, args []string) error {

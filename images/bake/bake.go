@@ -191,6 +191,8 @@ type Input struct {
 	BuiltBy       string
 	PackerVersion string
 	Now           time.Time
+	// Publish adds the opsdeck-promote post-processor.
+	Publish *Publish
 }
 
 // Bake resolves the base image, renders the template, runs Packer and
@@ -201,7 +203,7 @@ func Bake(ctx context.Context, in Input, onEvent func(Event)) (*Result, error) {
 		return nil, err
 	}
 	o := RenderOptions{SourceAMI: base, Stamp: in.Now.UTC().Format("20060102-150405"), BuiltBy: in.BuiltBy,
-		BuiltAt: in.Now.UTC().Format(time.RFC3339), PackerVersion: in.PackerVersion, Endpoint: in.Endpoint}
+		BuiltAt: in.Now.UTC().Format(time.RFC3339), PackerVersion: in.PackerVersion, Endpoint: in.Endpoint, Publish: in.Publish}
 	tmpl, err := Render(in.Recipe, o)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,8 @@ type RenderOptions struct {
 	BuiltBy       string
 	BuiltAt       string
 	PackerVersion string
+	// Publish, when set, adds the opsdeck-promote post-processor.
+	Publish *Publish
 	// Endpoint, when set, is an EC2 endpoint such as the emulator: the
 	// template then skips credential validation and uses no communicator
 	// (nothing can be provisioned on an emulated instance, so provisioners
@@ -55,6 +57,18 @@ func LineageTags(r *recipe.Recipe, o RenderOptions) map[string]string {
 	return tags
 }
 
+// Publish is where the post-processor publishes the new image.
+type Publish struct {
+	Channel      string
+	BuildAccount string
+	// TargetRole is the role name assumed in the other accounts.
+	TargetRole string
+	Targets    []PublishTarget
+}
+
+// PublishTarget is one account and region.
+type PublishTarget struct{ AccountID, AccountName, Region string }
+
 type renderData struct {
 	R        *recipe.Recipe
 	O        RenderOptions
@@ -71,6 +85,18 @@ func q(s string) string { return strconv.Quote(s) }
 var tmpl = template.Must(template.New("pkr").Funcs(template.FuncMap{"q": q}).Parse(`# Rendered by opsdeck from {{.R.Path}}
 # recipe hash {{.R.Hash}}
 # Do not edit: change the recipe and bake again.
+{{- with .O.Publish}}
+
+# The image on the channel before this bake, recorded in the lineage.
+data "opsdeck-image" "previous" {
+  image   = {{q $.R.Name}}
+  channel = {{q .Channel}}
+  region  = {{q $.R.Build.Region}}
+{{- if $.Emulated}}
+  endpoint = {{q $.O.Endpoint}}
+{{- end}}
+}
+{{- end}}
 
 source "amazon-ebs" "golden" {
   region        = {{q .R.Build.Region}}
@@ -105,6 +131,9 @@ source "amazon-ebs" "golden" {
 {{- range .Tags}}
     {{q .K}} = {{q .V}}
 {{- end}}
+{{- if .O.Publish}}
+    "opsdeck:previous-ami" = data.opsdeck-image.previous.ami_id
+{{- end}}
   }
 {{- if .Emulated}}
   # No run_tags: the plugin also puts them on CreateImage as a snapshot tag
@@ -128,6 +157,36 @@ build {
 {{- range .Provs}}
 {{.}}
 {{- end}}
+{{- end}}
+{{- with .O.Publish}}
+
+  post-processor "opsdeck-promote" {
+    image           = {{q $.R.Name}}
+    channel         = {{q .Channel}}
+    build_account   = {{q .BuildAccount}}
+    target_role     = {{q .TargetRole}}
+{{- if $.R.Retention.Keep}}
+    keep            = {{$.R.Retention.Keep}}
+{{- end}}
+{{- if $.R.Retention.DeprecateAfter}}
+    deprecate_after = {{q $.R.Retention.DeprecateAfter}}
+{{- end}}
+{{- if $.Emulated}}
+    endpoint        = {{q $.O.Endpoint}}
+{{- end}}
+    lineage = {
+{{- range $.Tags}}
+      {{q .K}} = {{q .V}}
+{{- end}}
+    }
+{{- range .Targets}}
+    target {
+      account_id   = {{q .AccountID}}
+      account_name = {{q .AccountName}}
+      region       = {{q .Region}}
+    }
+{{- end}}
+  }
 {{- end}}
 }
 `))

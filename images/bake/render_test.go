@@ -59,6 +59,13 @@ func TestRenderGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "emulated.pkr.hcl.golden", emu)
+	o.Publish = &Publish{Channel: "candidate", BuildAccount: "310000000001", TargetRole: "OpsOperator", Targets: []PublishTarget{
+		{AccountID: "210000000001", AccountName: "acme-test", Region: "eu-north-1"}, {AccountID: "210000000001", AccountName: "acme-test", Region: "eu-west-1"}}}
+	pub, err := Render(r, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "publish.pkr.hcl.golden", pub)
 	if _, err := Render(r, RenderOptions{}); err == nil {
 		t.Fatal("rendered without a base image")
 	}

@@ -222,3 +222,28 @@ func (p Plan) JSON() map[string]any {
 	return map[string]any{"action": p.Action, "account": p.Account.Name, "account_id": p.Account.ID, "region": p.Region,
 		"role": p.Role, "targets": p.Targets, "params": audit.Redact(p.Params), "steps": p.Steps, "plan_hash": p.Hash()}
 }
+
+// ConfirmAll asks the guard of every account in others before a plan
+// whose effects reach them (a bake that publishes to many accounts): all
+// must agree before anything starts. Refusals are journaled.
+func (r *Runner) ConfirmAll(ctx context.Context, others []Plan) error {
+	for _, p := range others {
+		gate := r.Guard.For(p.Account)
+		reason := gate.Reason
+		if !gate.Refused() {
+			if r.Confirm == nil {
+				reason = "no way to confirm (pass --yes, or --confirm-account NAME for protected accounts)"
+			} else if answer, err := r.Confirm(ctx, gate, p); err != nil {
+				reason = err.Error()
+			} else if err := gate.Check(answer); err != nil {
+				reason = err.Error()
+			} else {
+				continue
+			}
+		}
+		_ = r.Journal.Append(audit.Entry{Phase: audit.Outcome, Outcome: audit.Refused, Operator: r.Operator, AccountID: p.Account.ID,
+			Account: p.Account.Name, Region: p.Region, Action: p.Action, Targets: p.Targets, Params: p.Params, PlanHash: p.Hash(), Error: reason})
+		return &RefusedError{Plan: p, Reason: reason}
+	}
+	return nil
+}

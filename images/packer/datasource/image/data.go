@@ -108,9 +108,8 @@ func (d *Datasource) Execute() (cty.Value, error) {
 	if err != nil {
 		return cty.NullVal(cty.EmptyObject), fmt.Errorf("read %s in %s: %w", out.Parameter, d.config.Region, err)
 	}
-	if ami == "" {
-		return cty.NullVal(cty.EmptyObject), fmt.Errorf("channel %s of %s is empty in %s: bake and publish first", d.config.Channel, d.config.Image, d.config.Region)
-	}
+	// An empty channel is not an error: the first bake of an image has no
+	// previous one. ami_id is then "".
 	out.AMIID = ami
 	return hcl2helper.HCL2ValueFromConfig(out, d.OutputSpec()), nil
 }
