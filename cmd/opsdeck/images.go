@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,7 +27,8 @@ import (
 
 const imagesUsage = `images bake RECIPE [--dry-run] [--yes] [--confirm-account NAME]
        opsdeck images promote NAME --from candidate --to stable [--select SEL] [--regions R1,R2]
-       opsdeck images ls [--select SEL] [--regions R1,R2]`
+       opsdeck images ls [--select SEL] [--regions R1,R2]
+       opsdeck images usage NAME [--select SEL] [--regions R1,R2]`
 
 func cmdImages(ctx context.Context, e *env, args []string) error {
 	verb, rest := splitCommand(args)
@@ -37,6 +39,8 @@ func cmdImages(ctx context.Context, e *env, args []string) error {
 		return imagesPromote(ctx, e, rest)
 	case "ls", "list":
 		return imagesLs(ctx, e, rest)
+	case "usage":
+		return cmdImagesUsage(ctx, e, rest)
 	case "":
 		return usagef("usage: opsdeck %s", imagesUsage)
 	}
@@ -230,3 +234,66 @@ func imagesLs(ctx context.Context, e *env, args []string) error {
 func envFor(creds profiles.Creds, region string) []string {
 	return profiles.Env(os.Environ(), creds, region)
 }
+
+type usageRow struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	Stable  string `json:"stable"`
+	promote.Usage
+}
+
+func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
+	var g globals
+	var ff fanFlags
+	fs := newFlags("images usage", e, &g, "images usage NAME [--select SEL] [--regions R1,R2]")
+	ff.register(fs)
+	pos, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: opsdeck images usage NAME")
+	}
+	name := pos[0]
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	stables := map[string]string{}
+	return runListing(ctx, e, &g, &ff, cfg, listing[promote.Usage, usageRow]{
+		key:    "usage",
+		header: []string{"ACCOUNT", "REGION", "AMI", "INSTANCES", "STABLE", ""},
+		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]promote.Usage, error) {
+			stable, err := promote.Current(ctx, ssm.NewFromConfig(c), name, "stable")
+			if err != nil {
+				return nil, err
+			}
+			us, err := promote.UsageOf(ctx, ec2.NewFromConfig(c), stable)
+			for i := range us {
+				us[i].Image = name
+			}
+			stablesMu.Lock()
+			stables[t.String()] = stable
+			stablesMu.Unlock()
+			return us, err
+		},
+		row: func(t fleet.Target, u promote.Usage) usageRow {
+			stablesMu.Lock()
+			defer stablesMu.Unlock()
+			return usageRow{t.Account.Name, t.Region, stables[t.String()], u}
+		},
+		less: func(a, b usageRow) bool { return a.Account+a.Region < b.Account+b.Region },
+		cells: func(r usageRow) []string {
+			mark := "OLD: not on stable"
+			if r.Usage.Stable {
+				mark = "current"
+			} else if r.Stable == "" {
+				mark = "no stable channel here"
+			}
+			return []string{r.Account, r.Region, r.AMI, fmt.Sprint(r.Instances), r.Stable, mark}
+		},
+	})
+}
+
+// stablesMu guards the per-target stable AMIs read during a usage fan-out.
+var stablesMu sync.Mutex

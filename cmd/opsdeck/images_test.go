@@ -83,6 +83,11 @@ func TestImagesBakeCLI(t *testing.T) {
 	if stable != baked {
 		t.Fatalf("stable = %s after promotion, want %s", stable, baked)
 	}
+	// The seeded instances still run the old image: usage marks them.
+	code, out, _ = opsdeck(t, "images", "usage", "golden-base", "--select", "acme-test", "--regions", "eu-north-1", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "OLD: not on stable") || !strings.Contains(out, baked) {
+		t.Fatalf("images usage: %d\n%s", code, out)
+	}
 	code, _, errs = opsdeck(t, "images", "bake", filepath.Join(t.TempDir(), "missing.toml"), "--config", cfg)
 	if code == 0 || !strings.Contains(errs, "missing.toml") {
 		t.Fatalf("missing recipe: %d %s", code, errs)
