@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,7 @@ import (
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
-const imagesUsage = `images bake RECIPE [--dry-run] [--yes] [--confirm-account NAME]
+const imagesUsage = `images bake RECIPE [--var k=v]... [--dry-run] [--yes] [--confirm-account NAME]
        opsdeck images promote NAME --from candidate --to stable [--select SEL] [--regions R1,R2]
        opsdeck images ls [--select SEL] [--regions R1,R2]
        opsdeck images usage NAME [--select SEL] [--regions R1,R2]`
@@ -58,11 +59,21 @@ func packerVersion(packer string) string {
 func imagesBake(ctx context.Context, e *env, args []string) error {
 	var g globals
 	var m mutFlags
+	var rawVars listFlag
 	fs := newFlags("images bake", e, &g, imagesUsage)
 	m.register(fs)
+	fs.Var(&rawVars, "var", "Packer variable `k=v` (repeat), usable in the recipe as ${var.k}")
 	pos, _, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	vars := map[string]string{}
+	for _, kv := range rawVars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !varNameRe.MatchString(k) {
+			return usagef("--var %q: want name=value (name: letters, digits, underscores)", kv)
+		}
+		vars[k] = v
 	}
 	if len(pos) != 1 {
 		return usagef("usage: opsdeck %s", imagesUsage)
@@ -85,13 +96,17 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	api := bake.Resolver{Client: ec2.NewFromConfig(c), SSM: ssm.NewFromConfig(c)}
+	pub, others, err := bake.PublishFor(cfg, r, a)
+	if err != nil {
+		return err
+	}
 	if m.dryRun {
 		base, err := bake.ResolveBase(ctx, api, r)
 		if err != nil {
 			return err
 		}
 		tmpl, err := bake.Render(r, bake.RenderOptions{SourceAMI: base, Stamp: now.UTC().Format("20060102-150405"), BuiltBy: cfg.Operator.Name,
-			BuiltAt: now.UTC().Format(time.RFC3339), PackerVersion: "(dry run)", Endpoint: endpoint})
+			BuiltAt: now.UTC().Format(time.RFC3339), PackerVersion: "(dry run)", Endpoint: endpoint, Publish: pub, Vars: vars})
 		if err != nil {
 			return err
 		}
@@ -105,13 +120,12 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 	work := filepath.Join(filepath.Dir(audit.DefaultPath()), "bakes", r.Name+"-"+now.UTC().Format("20060102-150405"))
 	p := newPlan("images.bake", a, r.Build.Region, role, cfg.Operator.Name, m.reason, []string{r.Name},
 		map[string]string{"recipe": r.Path, "recipe_hash": r.Hash})
+	for k, v := range vars {
+		p.Params["var."+k] = v
+	}
 	p.Steps = []string{"run packer build in " + a.Name + "/" + r.Build.Region + " (an instance runs until the AMI is made)", "tag the AMI with its lineage",
 		"publish it (opsdeck-promote) on channel " + r.Distribution.Channels[0] + " in " + r.Distribution.Select + " × " + strings.Join(r.Distribution.Regions, ",") + " (each account's guard is asked first)"}
 	runner := m.runner(e, &g, cfg)
-	pub, others, err := bake.PublishFor(cfg, r, a)
-	if err != nil {
-		return err
-	}
 	// Publishing writes in every target account: all their guards agree
 	// before the bake starts.
 	if err := runner.ConfirmAll(ctx, others); err != nil {
@@ -119,7 +133,7 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 	}
 	return runPlan(ctx, e, &g, runner, p, func(ctx context.Context, res *plan.Result) error {
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: api, Tools: tools, WorkDir: work, Env: envFor(creds, r.Build.Region),
-			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: packerVersion(tools.Packer), Now: now, Publish: pub},
+			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: packerVersion(tools.Packer), Now: now, Publish: pub, Vars: vars},
 			func(ev bake.Event) {
 				if lvl, text, ok := ev.UI(); ok && (lvl == "say" || lvl == "error" || strings.HasPrefix(text, "opsdeck:")) && strings.TrimSpace(text) != "" {
 					fmt.Fprintln(e.stderr, strings.TrimRight(text, "\n"))
@@ -297,3 +311,5 @@ func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
 
 // stablesMu guards the per-target stable AMIs read during a usage fan-out.
 var stablesMu sync.Mutex
+
+var varNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -20,9 +20,13 @@ func TestImagesBakeCLI(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	recipe := filepath.Join(filepath.Dir(cfg), "golden-base.toml")
 
-	code, out, errs := opsdeck(t, "images", "bake", recipe, "--config", cfg, "--dry-run")
-	if code != 0 || !strings.Contains(out, `source_ami    = "ami-0a11e2023b6e86400"`) || !strings.Contains(out, `communicator               = "none"`) {
+	code, out, errs := opsdeck(t, "images", "bake", recipe, "--config", cfg, "--dry-run", "--var", "release=2026.11")
+	if code != 0 || !strings.Contains(out, `source_ami    = "ami-0a11e2023b6e86400"`) || !strings.Contains(out, `communicator               = "none"`) ||
+		!strings.Contains(out, `variable "release"`) || !strings.Contains(out, `post-processor "opsdeck-promote"`) {
 		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := opsdeck(t, "images", "bake", recipe, "--config", cfg, "--var", "not a var"); code != exitBadInput || !strings.Contains(errs, "want name=value") {
+		t.Fatalf("bad --var: %d %s", code, errs)
 	}
 	if es, _, _ := audit.Read(audit.DefaultPath()); len(es) != 0 {
 		t.Fatal("a dry run wrote to the journal")
@@ -33,7 +37,7 @@ func TestImagesBakeCLI(t *testing.T) {
 	if code != exitFailure || !strings.Contains(errs, "acme-prod") {
 		t.Fatalf("bake without acme-prod's name: %d %s", code, errs)
 	}
-	code, out, errs = opsdeck(t, "images", "bake", recipe, "--config", cfg, "--yes", "--confirm-account", "acme-prod", "--json")
+	code, out, errs = opsdeck(t, "images", "bake", recipe, "--config", cfg, "--yes", "--confirm-account", "acme-prod", "--json", "--var", "release=2026.11")
 	if code != 0 {
 		t.Fatalf("bake: %d\n%s\n%s", code, out, errs)
 	}

@@ -95,10 +95,10 @@ type Result struct {
 }
 
 // Run writes the template into workDir and runs `packer build
-// -machine-readable` with env (credentials of the build account), calling
-// onEvent for every line. Cancelling ctx sends SIGINT, so Packer cleans up
-// its instance, and waits for it to finish.
-func Run(ctx context.Context, t Tools, workDir, template string, env []string, onEvent func(Event)) (*Result, error) {
+// -machine-readable` with env (credentials of the build account) and vars,
+// calling onEvent for every line. Cancelling ctx sends SIGINT, so Packer
+// cleans up its instance, and waits for it to finish.
+func Run(ctx context.Context, t Tools, workDir, template string, env []string, vars map[string]string, onEvent func(Event)) (*Result, error) {
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -111,7 +111,16 @@ func Run(ctx context.Context, t Tools, workDir, template string, env []string, o
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(t.Packer, "build", "-machine-readable", "-color=false", res.Template)
+	args := []string{"build", "-machine-readable", "-color=false"}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-var", k+"="+vars[k])
+	}
+	cmd := exec.Command(t.Packer, append(args, res.Template)...)
 	cmd.Dir = workDir
 	cmd.Env = append(env, "PACKER_PLUGIN_PATH="+t.PluginPath, "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -193,6 +202,8 @@ type Input struct {
 	Now           time.Time
 	// Publish adds the opsdeck-promote post-processor.
 	Publish *Publish
+	// Vars are Packer variables (--var k=v).
+	Vars map[string]string
 }
 
 // Bake resolves the base image, renders the template, runs Packer and
@@ -203,12 +214,12 @@ func Bake(ctx context.Context, in Input, onEvent func(Event)) (*Result, error) {
 		return nil, err
 	}
 	o := RenderOptions{SourceAMI: base, Stamp: in.Now.UTC().Format("20060102-150405"), BuiltBy: in.BuiltBy,
-		BuiltAt: in.Now.UTC().Format(time.RFC3339), PackerVersion: in.PackerVersion, Endpoint: in.Endpoint, Publish: in.Publish}
+		BuiltAt: in.Now.UTC().Format(time.RFC3339), PackerVersion: in.PackerVersion, Endpoint: in.Endpoint, Publish: in.Publish, Vars: in.Vars}
 	tmpl, err := Render(in.Recipe, o)
 	if err != nil {
 		return nil, err
 	}
-	res, err := Run(ctx, in.Tools, in.WorkDir, tmpl, in.Env, onEvent)
+	res, err := Run(ctx, in.Tools, in.WorkDir, tmpl, in.Env, in.Vars, onEvent)
 	if err != nil {
 		return res, err
 	}

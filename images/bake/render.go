@@ -35,6 +35,9 @@ type RenderOptions struct {
 	PackerVersion string
 	// Publish, when set, adds the opsdeck-promote post-processor.
 	Publish *Publish
+	// Vars are Packer variables (--var k=v): declared in the template and
+	// usable in recipe strings as ${var.k}.
+	Vars map[string]string
 	// Endpoint, when set, is an EC2 endpoint such as the emulator: the
 	// template then skips credential validation and uses no communicator
 	// (nothing can be provisioned on an emulated instance, so provisioners
@@ -70,6 +73,7 @@ type Publish struct {
 type PublishTarget struct{ AccountID, AccountName, Region string }
 
 type renderData struct {
+	VarNames []string
 	R        *recipe.Recipe
 	O        RenderOptions
 	AMIName  string
@@ -85,6 +89,12 @@ func q(s string) string { return strconv.Quote(s) }
 var tmpl = template.Must(template.New("pkr").Funcs(template.FuncMap{"q": q}).Parse(`# Rendered by opsdeck from {{.R.Path}}
 # recipe hash {{.R.Hash}}
 # Do not edit: change the recipe and bake again.
+{{- range .VarNames}}
+
+variable {{q .}} {
+  type = string
+}
+{{- end}}
 {{- with .O.Publish}}
 
 # The image on the channel before this bake, recorded in the lineage.
@@ -209,6 +219,10 @@ func Render(r *recipe.Recipe, o RenderOptions) (string, error) {
 	for _, p := range r.Provisioners {
 		d.Provs = append(d.Provs, provisioner(r, p))
 	}
+	for k := range o.Vars {
+		d.VarNames = append(d.VarNames, k)
+	}
+	sort.Strings(d.VarNames)
 	var b strings.Builder
 	if err := tmpl.Execute(&b, d); err != nil {
 		return "", err
