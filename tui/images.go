@@ -27,7 +27,7 @@ import (
 
 func init() {
 	register(screenSpec{Kind: ImagesKind, Command: "images", Aliases: []string{"img", "ami"}, Args: "[SEL]",
-		Help: "golden images: recipes, b bake, channel matrix, p promote", New: newImages})
+		Help: "golden images: recipes, b bake, channel matrix, p promote, u usage", New: newImages})
 }
 
 type channelRef struct {
@@ -37,7 +37,7 @@ type channelRef struct {
 
 type imageKeys struct {
 	listKeys
-	Bake, Promote, Reload key.Binding
+	Bake, Promote, Usage, Reload key.Binding
 }
 
 type imagesScreen struct {
@@ -63,6 +63,7 @@ func newImages(c *Context) Screen {
 	s := &imagesScreen{ctx: c, sel: "all", keys: imageKeys{listKeys: newListKeys(),
 		Bake:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "bake the recipe")),
 		Promote: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote candidate → stable here")),
+		Usage:   key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "which AMIs this image's instances run")),
 		Reload:  key.NewBinding(key.WithKeys("ctrl+r", "R"), key.WithHelp("R", "reload")),
 	}}
 	s.tbl = table.New(imageCols, c.Styles.Table)
@@ -94,9 +95,9 @@ func newImages(c *Context) Screen {
 func (s *imagesScreen) Title() string { return "Images" }
 func (s *imagesScreen) Keys() []key.Binding {
 	if s.ctx.ReadOnly {
-		return []key.Binding{s.keys.Reload}
+		return []key.Binding{s.keys.Usage, s.keys.Reload}
 	}
-	return []key.Binding{s.keys.Bake, s.keys.Promote, s.keys.Reload}
+	return []key.Binding{s.keys.Bake, s.keys.Promote, s.keys.Usage, s.keys.Reload}
 }
 func (s *imagesScreen) SetFilter(f string) { s.tbl.SetFilter(f) }
 func (s *imagesScreen) Filter() string     { return s.tbl.Filter() }
@@ -167,6 +168,8 @@ func (s *imagesScreen) Update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, s.keys.Reload):
 			return s.load()
+		case key.Matches(msg, s.keys.Usage):
+			return s.usage()
 		case s.ctx.ReadOnly || s.baking || s.busy != "":
 			return nil
 		case key.Matches(msg, s.keys.Bake):
@@ -211,7 +214,7 @@ func (s *imagesScreen) bake() tea.Cmd {
 		work := filepath.Join(filepath.Dir(audit.DefaultPath()), "bakes", r.Name+"-"+time.Now().UTC().Format("20060102-150405"))
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: bake.Resolver{Client: ec2.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)},
 			Tools: tools, WorkDir: work, Env: profiles.Env(os.Environ(), creds, r.Build.Region), Endpoint: bake.EmulatorEndpoint(), BuiltBy: c.Config.Operator.Name,
-			PackerVersion: "1.12.0", Now: time.Now(), Publish: pub}, func(e bake.Event) {
+			PackerVersion: tools.Version(ctx), Now: time.Now(), Publish: pub}, func(e bake.Event) {
 			if lvl, text, ok := e.UI(); ok && (lvl == "say" || lvl == "error" || strings.HasPrefix(text, "opsdeck:")) && strings.TrimSpace(text) != "" {
 				select {
 				case steps <- strings.TrimSpace(text):
@@ -239,6 +242,24 @@ func (s *imagesScreen) bake() tea.Cmd {
 		return actionDoneMsg{plan: p, res: res, err: err}
 	}
 	return tea.Batch(run, listenBake(steps))
+}
+
+// usage opens the usage view for the selected row's image (or the first
+// recipe's) across this screen's selection.
+func (s *imagesScreen) usage() tea.Cmd {
+	image := ""
+	if r := s.tbl.Selected(); r != nil {
+		if ref, ok := r.Data.(channelRef); ok {
+			image = ref.Entry.Image
+		}
+	}
+	if image == "" && len(s.recipes) > 0 {
+		image = s.recipes[0].Name
+	}
+	if image == "" {
+		return ReportError(fmt.Errorf("no image here: bake a recipe with b first"))
+	}
+	return NavigateWith(ImageUsageKind, usageParams{Image: image, Sel: s.sel})
 }
 
 // promote moves the selected row's image from candidate to stable in that

@@ -75,4 +75,20 @@ func TestFlowImages(t *testing.T) {
 	if !strings.Contains(m.footer, "done") {
 		t.Fatalf("promotion: %s", m.footer)
 	}
+	// u: which AMIs the image's instances run, here in platform-shared.
+	d.keys("u")
+	d.waitFor("the usage view", func() bool { _, ok := m.current().(*imageUsageScreen); return ok })
+	u := m.current().(*imageUsageScreen)
+	d.waitFor("the usage", func() bool { return !u.fan.loading })
+	if u.p != (usageParams{Image: "golden-base", Sel: "platform-shared"}) || u.tbl.Visible() == 0 {
+		t.Fatalf("usage %+v, %d rows", u.p, u.tbl.Visible())
+	}
+	// The demo's instances predate the bake: none run the new stable AMI.
+	for _, r := range u.tbl.VisibleRows() {
+		if r.Cells[0] != "platform-shared" || r.Cells[4] == "" || r.Cells[5] != "OLD: not on stable" {
+			t.Fatalf("usage row %v", r.Cells)
+		}
+	}
+	d.keys("esc")
+	d.waitFor("back to images", func() bool { return m.current() == Screen(s) })
 }

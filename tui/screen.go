@@ -30,6 +30,8 @@ const (
 	AuditKind
 	// ImagesKind shows recipes, bakes and the channel matrix.
 	ImagesKind
+	// ImageUsageKind shows which AMIs an image's instances run.
+	ImageUsageKind
 )
 
 // Screen is a child model. Only the root is a tea.Model.

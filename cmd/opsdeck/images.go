@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -46,14 +45,6 @@ func cmdImages(ctx context.Context, e *env, args []string) error {
 		return usagef("usage: opsdeck %s", imagesUsage)
 	}
 	return usagef("unknown images command %q; usage: opsdeck %s", verb, imagesUsage)
-}
-
-func packerVersion(packer string) string {
-	out, err := exec.Command(packer, "version").Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimPrefix(strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]), "Packer v")
 }
 
 func imagesBake(ctx context.Context, e *env, args []string) error {
@@ -133,7 +124,7 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 	}
 	return runPlan(ctx, e, &g, runner, p, func(ctx context.Context, res *plan.Result) error {
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: api, Tools: tools, WorkDir: work, Env: envFor(creds, r.Build.Region),
-			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: packerVersion(tools.Packer), Now: now, Publish: pub, Vars: vars},
+			Endpoint: endpoint, BuiltBy: cfg.Operator.Name, PackerVersion: tools.Version(ctx), Now: now, Publish: pub, Vars: vars},
 			func(ev bake.Event) {
 				if lvl, text, ok := ev.UI(); ok && (lvl == "say" || lvl == "error" || strings.HasPrefix(text, "opsdeck:")) && strings.TrimSpace(text) != "" {
 					fmt.Fprintln(e.stderr, strings.TrimRight(text, "\n"))
@@ -278,14 +269,7 @@ func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
 		key:    "usage",
 		header: []string{"ACCOUNT", "REGION", "AMI", "INSTANCES", "STABLE", ""},
 		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]promote.Usage, error) {
-			stable, err := promote.Current(ctx, ssm.NewFromConfig(c), name, "stable")
-			if err != nil {
-				return nil, err
-			}
-			us, err := promote.UsageOf(ctx, ec2.NewFromConfig(c), stable)
-			for i := range us {
-				us[i].Image = name
-			}
+			stable, us, err := promote.UsageAt(ctx, ssm.NewFromConfig(c), ec2.NewFromConfig(c), name)
 			stablesMu.Lock()
 			stables[t.String()] = stable
 			stablesMu.Unlock()
@@ -298,13 +282,7 @@ func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
 		},
 		less: func(a, b usageRow) bool { return a.Account+a.Region < b.Account+b.Region },
 		cells: func(r usageRow) []string {
-			mark := "OLD: not on stable"
-			if r.Usage.Stable {
-				mark = "current"
-			} else if r.Stable == "" {
-				mark = "no stable channel here"
-			}
-			return []string{r.Account, r.Region, r.AMI, fmt.Sprint(r.Instances), r.Stable, mark}
+			return []string{r.Account, r.Region, r.AMI, fmt.Sprint(r.Instances), r.Stable, r.Usage.Status(r.Stable)}
 		},
 	})
 }

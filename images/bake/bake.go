@@ -86,6 +86,17 @@ type Tools struct {
 	PluginPath string // PACKER_PLUGIN_PATH with amazon and opsdeck installed
 }
 
+// Version is what `packer version` says ("1.12.0"), or "unknown": it goes
+// into the lineage tags, so a bake never fails over it.
+func (t Tools) Version(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, t.Packer, "version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimPrefix(strings.TrimSpace(first), "Packer v")
+}
+
 // Result of a bake.
 type Result struct {
 	AMIs     map[string]string // region -> AMI id

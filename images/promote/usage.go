@@ -55,3 +55,32 @@ func UsageOf(ctx context.Context, api InstancesAPI, stable string) ([]Usage, err
 	})
 	return out, nil
 }
+
+// UsageAt is UsageOf for one account and region: it reads the AMI on the
+// image's stable channel there first. stable is "" when the channel is empty.
+func UsageAt(ctx context.Context, params SSMAPI, instances InstancesAPI, image string) (stable string, _ []Usage, _ error) {
+	stable, err := Current(ctx, params, image, "stable")
+	if err != nil {
+		return "", nil, err
+	}
+	us, err := UsageOf(ctx, instances, stable)
+	for i := range us {
+		us[i].Image = image
+	}
+	return stable, us, err
+}
+
+// OldStatus is Status for instances not on the stable AMI.
+const OldStatus = "OLD: not on stable"
+
+// Status says whether u's instances run the stable AMI here (stable is
+// UsageAt's first result).
+func (u Usage) Status(stable string) string {
+	switch {
+	case u.Stable:
+		return "current"
+	case stable == "":
+		return "no stable channel here"
+	}
+	return OldStatus
+}
