@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsdeck/opsdeck/images/bake"
 	"github.com/opsdeck/opsdeck/images/promote"
@@ -49,7 +50,9 @@ type imagesScreen struct {
 	recipes []*recipe.Recipe
 	rerr    []string
 	baking  bool
-	steps   []string
+	steps   []string // Packer's steps
+	log     []string // every UI line, provisioner output included
+	logPath string   // the last bake's full log
 	busy    string
 	w, h    int
 }
@@ -103,7 +106,17 @@ func (s *imagesScreen) SetFilter(f string) { s.tbl.SetFilter(f) }
 func (s *imagesScreen) Filter() string     { return s.tbl.Filter() }
 func (s *imagesScreen) SetSize(w, h int) {
 	s.w, s.h = w, h
-	s.tbl.SetSize(w, max(3, h-len(s.recipes)-len(s.rerr)-12))
+	s.layout()
+}
+
+// layout gives the matrix the body, or half of it while there is a bake to
+// show beside its log.
+func (s *imagesScreen) layout() {
+	h := s.h - len(s.recipes) - len(s.rerr) - 5
+	if s.baking || len(s.log) > 0 {
+		h /= 2
+	}
+	s.tbl.SetSize(s.w, max(3, h))
 }
 func (s *imagesScreen) Init() tea.Cmd { return s.load() }
 
@@ -132,19 +145,46 @@ func (s *imagesScreen) load() tea.Cmd {
 	})
 }
 
-type bakeStepMsg struct {
+// bakeLine is one line of Packer's UI: a step ("==> amazon-ebs.golden:
+// Creating AMI …", our post-processor's lines) or only log (provisioner
+// output, messages).
+type bakeLine struct {
+	step bool
 	text string
-	ch   <-chan string
 }
 
-func listenBake(ch <-chan string) tea.Cmd {
+type bakeStepMsg struct {
+	line bakeLine
+	ch   <-chan bakeLine
+}
+
+func listenBake(ch <-chan bakeLine) tea.Cmd {
 	return func() tea.Msg {
-		t, ok := <-ch
+		l, ok := <-ch
 		if !ok {
 			return nil
 		}
-		return bakeStepMsg{text: t, ch: ch}
+		return bakeStepMsg{line: l, ch: ch}
 	}
+}
+
+// stepText drops Packer's arrow and build-name prefix: "==>
+// amazon-ebs.golden (opsdeck-promote): opsdeck: …" → "opsdeck: …".
+func stepText(l string) string {
+	l = strings.TrimPrefix(strings.TrimSpace(l), "==> ")
+	if name, rest, ok := strings.Cut(l, ": "); ok && strings.HasPrefix(name, "amazon-ebs.") {
+		return rest
+	}
+	return l
+}
+
+// keepLast appends l to ls, keeping the last n.
+func keepLast(ls []string, l string, n int) []string {
+	ls = append(ls, l)
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return ls
 }
 
 func (s *imagesScreen) Update(msg tea.Msg) tea.Cmd {
@@ -153,13 +193,16 @@ func (s *imagesScreen) Update(msg tea.Msg) tea.Cmd {
 	}
 	switch msg := msg.(type) {
 	case bakeStepMsg:
-		s.steps = append(s.steps, msg.text)
-		if len(s.steps) > 200 {
-			s.steps = s.steps[len(s.steps)-200:]
+		if msg.line.step {
+			s.steps = keepLast(s.steps, stepText(msg.line.text), 200)
 		}
+		s.log = keepLast(s.log, msg.line.text, 500)
 		return listenBake(msg.ch)
 	case actionDoneMsg:
 		s.baking, s.busy = false, ""
+		if msg.res != nil && msg.res.Results["log"] != "" {
+			s.logPath = msg.res.Results["log"]
+		}
 		return tea.Batch(msg.report(), s.load())
 	case tea.KeyPressMsg:
 		if s.keys.navigate(s.tbl, len(imageCols), msg) {
@@ -199,8 +242,9 @@ func (s *imagesScreen) bake() tea.Cmd {
 		return ReportError(err)
 	}
 	p.Steps = append(p.Steps, "publish it (opsdeck-promote) on "+pub.Channel+" in "+r.Distribution.Select+" × "+strings.Join(r.Distribution.Regions, ","))
-	steps := make(chan string, 256)
-	s.baking, s.steps = true, nil
+	steps := make(chan bakeLine, 256)
+	s.baking, s.steps, s.log, s.logPath = true, nil, nil, ""
+	s.layout()
 	exec := func(ctx context.Context, res *plan.Result) error {
 		defer close(steps)
 		cfg, creds, err := c.Broker.Config(ctx, a, role, r.Build.Region)
@@ -215,11 +259,17 @@ func (s *imagesScreen) bake() tea.Cmd {
 		out, err := bake.Bake(ctx, bake.Input{Recipe: r, API: bake.Resolver{Client: ec2.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)},
 			Tools: tools, WorkDir: work, Env: profiles.Env(os.Environ(), creds, r.Build.Region), Endpoint: bake.EmulatorEndpoint(), BuiltBy: c.Config.Operator.Name,
 			PackerVersion: tools.Version(ctx), Now: time.Now(), Publish: pub}, func(e bake.Event) {
-			if lvl, text, ok := e.UI(); ok && (lvl == "say" || lvl == "error" || strings.HasPrefix(text, "opsdeck:")) && strings.TrimSpace(text) != "" {
+			lvl, text, ok := e.UI()
+			if text = strings.TrimRight(text, " \n"); !ok || strings.TrimSpace(text) == "" {
+				return
+			}
+			step := lvl == "error" || strings.HasPrefix(text, "==>") || strings.Contains(text, "opsdeck:")
+			for _, l := range strings.Split(text, "\n") {
 				select {
-				case steps <- strings.TrimSpace(text):
-				default:
+				case steps <- bakeLine{step: step, text: l}:
+				default: // a stalled screen drops log lines, never the bake
 				}
+				step = false
 			}
 		})
 		if out != nil {
@@ -304,18 +354,36 @@ func (s *imagesScreen) View() string {
 		b.WriteString("\n" + st.Bad.Render("✗ "+e))
 	}
 	b.WriteString("\n\n" + s.tbl.View())
-	if s.baking || len(s.steps) > 0 {
-		title := "last bake"
-		if s.baking {
-			title = s.fan.spin.View() + " baking"
-		}
-		n := 6
-		from := max(0, len(s.steps)-n)
-		lines := s.steps[from:]
-		b.WriteString("\n" + st.Title.Render(title) + "\n" + strings.Join(lines, "\n"))
+	if s.baking || len(s.log) > 0 {
+		b.WriteString("\n" + s.bakePanes())
 	}
 	if s.busy != "" {
 		b.WriteString("\n" + st.Info.Render(s.busy+"…"))
 	}
 	return b.String()
+}
+
+// bakePanes is the bake's step list beside its log, as much of each as
+// fits under the matrix.
+func (s *imagesScreen) bakePanes() string {
+	st := s.ctx.Styles
+	title := "last bake"
+	if s.baking {
+		title = s.fan.spin.View() + " baking"
+	}
+	if s.logPath != "" {
+		title += st.Muted.Render(" · log " + s.logPath)
+	}
+	n := max(3, s.h-lipgloss.Height(s.tbl.View())-len(s.recipes)-len(s.rerr)-5)
+	left := max(20, s.w*2/5)
+	pane := func(ls []string, w int, style lipgloss.Style) string {
+		ls = ls[max(0, len(ls)-n):]
+		cut := make([]string, len(ls))
+		for i, l := range ls {
+			cut[i] = ansi.Truncate(l, w-1, "…")
+		}
+		return style.Width(w).Render(strings.Join(cut, "\n"))
+	}
+	return st.Title.Render(title) + "\n" + lipgloss.JoinHorizontal(lipgloss.Top,
+		pane(s.steps, left, lipgloss.NewStyle()), pane(s.log, max(10, s.w-left), st.Muted))
 }

@@ -60,8 +60,11 @@ func TestFlowImages(t *testing.T) {
 		t.Fatalf("dialogs for %v", asked)
 	}
 	d.waitFor("the bake", func() bool { return !s.baking && strings.Contains(m.footer, "images.bake") })
-	if !strings.Contains(strings.Join(s.steps, "\n"), "Creating AMI golden-base-") {
+	if !strings.Contains(strings.Join(s.steps, "\n"), "Creating AMI golden-base-") || !strings.HasPrefix(s.steps[len(s.steps)-1], "opsdeck: acme-prod/eu-west-1: ami-") {
 		t.Fatalf("steps: %v", s.steps)
+	}
+	if !strings.Contains(strings.Join(s.log, "\n"), "Builds finished") || !strings.HasSuffix(s.logPath, "packer.log") {
+		t.Fatalf("log pane: %v, log %q", s.log, s.logPath)
 	}
 	if !strings.Contains(m.footer, "images.bake on platform-shared/eu-north-1 done") {
 		t.Fatalf("footer: %s", m.footer)
