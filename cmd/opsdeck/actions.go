@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -22,6 +23,22 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// pairNameRe is what a --var or --param name may be.
+var pairNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// pairs reads repeated --flag name=value values.
+func (l listFlag) pairs(flag string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range l {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !pairNameRe.MatchString(k) {
+			return nil, usagef("--%s %q: want name=value (name: letters, digits, underscores)", flag, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
 
 // mutFlags are the flags of every command that changes something.
 type mutFlags struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -58,13 +57,9 @@ func imagesBake(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	vars := map[string]string{}
-	for _, kv := range rawVars {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !varNameRe.MatchString(k) {
-			return usagef("--var %q: want name=value (name: letters, digits, underscores)", kv)
-		}
-		vars[k] = v
+	vars, err := rawVars.pairs("var")
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
 		return usagef("usage: opsdeck %s", imagesUsage)
@@ -289,5 +284,3 @@ func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
 
 // stablesMu guards the per-target stable AMIs read during a usage fan-out.
 var stablesMu sync.Mutex
-
-var varNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -45,9 +45,12 @@ usage:
   opsdeck backup ls [--select SEL] [--resource ID]                 recovery points per resource, RPO breaches
   opsdeck patch scan|install [--select SEL] (--targets tag:K=V | --instances IDS) [--max-concurrency 10%] [--max-errors 1] [--reboot if-needed|never]
   opsdeck patch status [--select SEL] [--targets tag:K=V]           compliance per instance
-  opsdeck images bake RECIPE [--dry-run]                            recipe → Packer → AMI with lineage tags, published on the first channel
+  opsdeck images bake RECIPE [--var k=v] [--dry-run]                recipe → Packer → AMI with lineage tags, published on the first channel
   opsdeck images promote NAME --from candidate --to stable [--select SEL]
   opsdeck images ls [--select SEL]                                  channels: image × account × region → AMI and age
+  opsdeck images usage NAME [--select SEL]                          running instances by AMI, marking those not on stable
+  opsdeck runbook ls                                                the shipped DR runbooks
+  opsdeck runbook plan FILE|NAME [--param k=v]                      the resolved plan of a runbook (changes nothing)
   opsdeck audit [--since 24h] [--account A]                         the journal of every change
         every change: --dry-run prints the plan; --yes answers confirm; --confirm-account NAME (repeat) for protected accounts
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
@@ -106,6 +109,8 @@ func run(ctx context.Context, e *env) int {
 		err = cmdPatch(ctx, e, args)
 	case "images", "image":
 		err = cmdImages(ctx, e, args)
+	case "runbook", "runbooks":
+		err = cmdRunbook(ctx, e, args)
 	case "audit":
 		err = cmdAudit(e, args)
 	case "stacks", "stack":
