@@ -107,28 +107,36 @@ func (j *Journal) Append(e Entry) error {
 		e.Time = time.Now().UTC()
 	}
 	e.Params = Redact(e.Params)
-	line, err := json.Marshal(e)
+	return AppendJSON(j.Path, e)
+}
+
+// AppendJSON appends v to the JSON-lines file at path as one line, under an
+// exclusive lock, with one write(2) and an fsync before it returns: a
+// crash leaves at most a torn last line, which ReadJSON skips. The audit
+// journal and the runbook journals are written this way.
+func AppendJSON(path string, v any) error {
+	line, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return fmt.Errorf("journal %s: %w", path, err)
 	}
 	line = append(line, '\n')
-	if err := os.MkdirAll(filepath.Dir(j.Path), 0o700); err != nil {
-		return fmt.Errorf("audit journal %s: %w", j.Path, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("journal %s: %w", path, err)
 	}
-	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("audit journal %s: %w (opsdeck will not act without its journal)", j.Path, err)
+		return fmt.Errorf("journal %s: %w (opsdeck will not act without its journal)", path, err)
 	}
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("audit journal %s: lock: %w", j.Path, err)
+		return fmt.Errorf("journal %s: lock: %w", path, err)
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	if n, err := f.Write(line); err != nil || n != len(line) {
-		return fmt.Errorf("audit journal %s: write: %v", j.Path, err)
+		return fmt.Errorf("journal %s: write: %v", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("audit journal %s: fsync: %w", j.Path, err)
+		return fmt.Errorf("journal %s: fsync: %w", path, err)
 	}
 	return nil
 }
@@ -143,20 +151,24 @@ func (w Warning) String() string { return fmt.Sprintf("line %d: %s", w.Line, w.M
 
 // Read returns every complete entry of the journal at path (none when it
 // does not exist), with warnings for lines it skipped.
-func Read(path string) ([]Entry, []Warning, error) {
+func Read(path string) ([]Entry, []Warning, error) { return ReadJSON[Entry](path) }
+
+// ReadJSON returns every complete line of the JSON-lines file at path
+// (none when it does not exist), with warnings for lines it skipped.
+func ReadJSON[T any](path string) ([]T, []Warning, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit journal %s: %w", path, err)
+		return nil, nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	defer f.Close()
-	return parse(f)
+	return parse[T](f)
 }
 
-func parse(r io.Reader) ([]Entry, []Warning, error) {
-	var out []Entry
+func parse[T any](r io.Reader) ([]T, []Warning, error) {
+	var out []T
 	var warns []Warning
 	br := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
@@ -164,7 +176,7 @@ func parse(r io.Reader) ([]Entry, []Warning, error) {
 		if len(line) > 0 {
 			complete := line[len(line)-1] == '\n'
 			body := bytes.TrimSpace(line)
-			var e Entry
+			var e T
 			switch {
 			case len(body) == 0:
 			case !complete:
