@@ -146,7 +146,7 @@ func (r *Runner) attempts(ctx context.Context, j *Journal, rb *Runbook, step Ste
 	for n := prev + 1; n <= prev+tries; n++ {
 		ev.Attempt, ev.Status, ev.Err = n, "running", nil
 		r.emit(ev)
-		if err := j.Append(Record{Type: "step-start", At: r.now(), Step: step.ID, Attempt: n, Token: token, Inputs: in}); err != nil {
+		if err := j.Append(Record{Type: "step-start", At: r.now(), Step: step.ID, Attempt: n, Token: token, Inputs: in, Operator: r.Operator}); err != nil {
 			return Outcome{}, err
 		}
 		out, err := r.Exec.Exec(ctx, rb, step, in, token)

@@ -3,7 +3,9 @@ package runbook
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -85,6 +87,9 @@ func (f *fakeOps) Exec(ctx context.Context, rb *Runbook, st Step, in map[string]
 	for _, o := range Ops[st.Op].Outputs {
 		out[o] = st.ID + "-" + o
 	}
+	if st.Op == "backup.latest" {
+		out["age"] = "3h0m0s"
+	}
 	return Outcome{Outputs: out, RequestIDs: []string{"req-" + st.ID}}, nil
 }
 
@@ -101,7 +106,7 @@ func TestRunnerRunsStepsInOrderThreadingOutputs(t *testing.T) {
 	ops := newFakeOps()
 	ops.failN["copy"] = 2 // two throttles, then success within retries = 2
 	var evs []string
-	r := &Runner{Exec: ops, Operator: "ana", Backoff: func(int) time.Duration { return 0 },
+	r := &Runner{Exec: ops, Operator: "ana", Now: clock(), Backoff: func(int) time.Duration { return 0 },
 		OnEvent: func(e Event) { evs = append(evs, fmt.Sprintf("%s:%s", e.Step.ID, e.Status)) }}
 	j := NewJournal(t.TempDir(), rb.Name, time.Now())
 	params, _ := rb.Resolve(nil)
@@ -125,6 +130,31 @@ func TestRunnerRunsStepsInOrderThreadingOutputs(t *testing.T) {
 	if err := r.Resume(context.Background(), j, nil); err == nil || !strings.Contains(err.Error(), "nothing to resume") {
 		t.Fatalf("resume of a finished run: %v", err)
 	}
+	rep, err := Report(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/report.golden", strings.ReplaceAll(rep, st.Start.RunID, "RUNID"))
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || string(want) != got {
+		t.Fatalf("%s differs (go test ./ops/runbook -update rewrites it):\n%s", path, got)
+	}
+}
+
+// clock returns a time one second later on every call.
+func clock() func() time.Time {
+	t := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	return func() time.Time { t = t.Add(time.Second); return t }
 }
 
 // Interrupted in the middle of step 3: a resume never runs steps 1–2
