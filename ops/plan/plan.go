@@ -36,6 +36,10 @@ type Plan struct {
 	Params  map[string]string
 	// Steps say in words what will happen, for --dry-run and dialogs.
 	Steps []string
+	// Key, when set, is what the idempotency token derives from instead of
+	// the plan's content: a runbook step's token, stable across resumes
+	// by anyone at any time.
+	Key string
 }
 
 // New builds a plan with the parameters every plan records: operator,
@@ -75,7 +79,13 @@ func (p Plan) Hash() string {
 
 // Token is a short idempotency token derived from the hash (AWS client
 // tokens are limited to 64 characters).
-func (p Plan) Token() string { return "opsdeck-" + p.Hash()[:32] }
+func (p Plan) Token() string {
+	if p.Key != "" {
+		h := sha256.Sum256([]byte(p.Key))
+		return "opsdeck-" + hex.EncodeToString(h[:])[:32]
+	}
+	return "opsdeck-" + p.Hash()[:32]
+}
 
 // String renders the plan for people.
 func (p Plan) String() string {

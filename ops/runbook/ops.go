@@ -40,7 +40,7 @@ var Ops = map[string]Op{
 	"rds.restore": {Kind: Action, Help: "restore an RDS instance from a snapshot",
 		Required: []string{"snapshot", "instance"}, Optional: []string{"region", "subnet_group", "security_groups", "instance_class"}, Outputs: []string{"instance", "endpoint"}},
 	"stack.deploy": {Kind: Action, Help: "create or update a stack through a change set (its changes are shown before it runs)",
-		Required: []string{"stack", "template"}, Optional: []string{"region", "parameters"}, Outputs: []string{"stack_id", "outputs"}},
+		Required: []string{"stack", "template"}, Optional: []string{"region", "parameters"}, Outputs: []string{"stack_id", "outputs", "changes"}},
 	"ssm.put_parameter": {Kind: Action, Help: "write an SSM parameter",
 		Required: []string{"name", "value"}, Optional: []string{"region", "type"}, Outputs: []string{"version", "previous"}},
 	"ssm.run_command": {Kind: Action, Help: "run shell commands on instances with a tag, with rate control",

@@ -12,7 +12,7 @@ import (
 
 // shipped are the runbooks opsdeck comes with.
 //
-//go:embed shipped/*.toml
+//go:embed shipped
 var shipped embed.FS
 
 // Shipped returns the runbooks opsdeck comes with, validated against cfg
@@ -24,6 +24,9 @@ func Shipped(cfg *profiles.Config) ([]*Runbook, error) {
 	}
 	var out []*Runbook
 	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".toml") {
+			continue
+		}
 		r, err := parseShipped(e.Name(), cfg)
 		if err != nil {
 			return nil, err
@@ -52,4 +55,12 @@ func Open(nameOrPath string, cfg *profiles.Config) (*Runbook, error) {
 		return nil, fmt.Errorf("no runbook file or shipped runbook %q: run `opsdeck runbook ls` to see the shipped ones", nameOrPath)
 	}
 	return r, err
+}
+
+// ShippedFile reads a file a shipped runbook references (a template).
+func ShippedFile(rb *Runbook, name string) ([]byte, error) {
+	if !strings.HasPrefix(rb.Path, "(shipped) ") || strings.Contains(name, "..") {
+		return nil, os.ErrNotExist
+	}
+	return shipped.ReadFile(path.Join("shipped", name))
 }
