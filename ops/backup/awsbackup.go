@@ -47,7 +47,7 @@ func StartJob(ctx context.Context, api BackupAPI, p plan.Plan, resourceARN, vaul
 		case bktypes.BackupJobStateFailed, bktypes.BackupJobStateAborted, bktypes.BackupJobStateExpired:
 			return fmt.Errorf("backup job %s %s: %s", id, j.State, aws.ToString(j.StatusMessage))
 		}
-		if err := sleep(ctx, o.poll()); err != nil {
+		if err := awsx.Sleep(ctx, o.poll()); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/opsdeck/opsdeck/ops/awsx"
 	"github.com/opsdeck/opsdeck/ops/plan"
 )
 
@@ -273,7 +274,7 @@ func waitSnapshot(ctx context.Context, api EC2API, id string, o Options) error {
 				return fmt.Errorf("snapshot %s failed: %s", id, aws.ToString(s.StateMessage))
 			}
 		}
-		if err := sleep(ctx, o.poll()); err != nil {
+		if err := awsx.Sleep(ctx, o.poll()); err != nil {
 			return err
 		}
 	}
@@ -292,18 +293,9 @@ func waitDBSnapshot(ctx context.Context, api RDSAPI, id string, o Options) error
 		case "failed", "error":
 			return fmt.Errorf("db snapshot %s: %s", id, st)
 		}
-		if err := sleep(ctx, o.poll()); err != nil {
+		if err := awsx.Sleep(ctx, o.poll()); err != nil {
 			return err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
 	}
 }
 
@@ -317,7 +309,7 @@ func Copy(ctx context.Context, src, dst Clients, p plan.Plan, snapshot, srcRegio
 	case EBSSnapshot:
 		out, err := src.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{snapshot}})
 		if err != nil || len(out.Snapshots) == 0 {
-			return fmt.Errorf("source snapshot %s in %s: %v", snapshot, srcRegion, orNotFound(err))
+			return fmt.Errorf("source snapshot %s in %s: %v", snapshot, srcRegion, awsx.OrNotFound(err))
 		}
 		if aws.ToBool(out.Snapshots[0].Encrypted) && kmsKey == "" {
 			return ErrNeedKMSKey
@@ -345,7 +337,7 @@ func Copy(ctx context.Context, src, dst Clients, p plan.Plan, snapshot, srcRegio
 	case RDSSnapshot:
 		out, err := src.RDS.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(snapshot)})
 		if err != nil || len(out.DBSnapshots) == 0 {
-			return fmt.Errorf("source db snapshot %s in %s: %v", snapshot, srcRegion, orNotFound(err))
+			return fmt.Errorf("source db snapshot %s in %s: %v", snapshot, srcRegion, awsx.OrNotFound(err))
 		}
 		s := out.DBSnapshots[0]
 		if aws.ToBool(s.Encrypted) && kmsKey == "" {
@@ -411,13 +403,6 @@ func SourceARN(snapshot, region, account string) string {
 	return snapshot
 }
 
-func orNotFound(err error) error {
-	if err == nil {
-		return errors.New("not found")
-	}
-	return err
-}
-
 // RestoreOptions shape a restore.
 type RestoreOptions struct {
 	// NewID is the new DB instance identifier (RDS).
@@ -467,7 +452,7 @@ func Restore(ctx context.Context, c Clients, p plan.Plan, snapshot string, ro Re
 		}
 		snaps, err := c.RDS.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(snapshot)})
 		if err != nil || len(snaps.DBSnapshots) == 0 {
-			return fmt.Errorf("db snapshot %s: %v", snapshot, orNotFound(err))
+			return fmt.Errorf("db snapshot %s: %v", snapshot, awsx.OrNotFound(err))
 		}
 		in := &rds.RestoreDBInstanceFromDBSnapshotInput{DBInstanceIdentifier: aws.String(ro.NewID), DBSnapshotIdentifier: aws.String(snapshot),
 			Tags: rdsTags(p)}
@@ -508,7 +493,7 @@ func Restore(ctx context.Context, c Clients, p plan.Plan, snapshot string, ro Re
 					return fmt.Errorf("restore %s: %s", ro.NewID, st)
 				}
 			}
-			if err := sleep(ctx, o.poll()); err != nil {
+			if err := awsx.Sleep(ctx, o.poll()); err != nil {
 				return err
 			}
 		}

@@ -24,6 +24,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/opsdeck/opsdeck/images/promote"
+	"github.com/opsdeck/opsdeck/ops/awsx"
 	"github.com/opsdeck/opsdeck/ops/backup"
 	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/ops/runbook"
@@ -289,7 +290,7 @@ func (x *Executor) copyImage(ctx context.Context, cfg aws.Config, region string,
 	}
 	src, err := ec2.NewFromConfig(cfg).DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{in["ami"]}})
 	if err != nil || len(src.Images) == 0 {
-		return runbook.Outcome{}, fmt.Errorf("AMI %s in %s: %v", in["ami"], region, orNotFound(err))
+		return runbook.Outcome{}, fmt.Errorf("AMI %s in %s: %v", in["ami"], region, awsx.OrNotFound(err))
 	}
 	o, err := dst.CopyImage(ctx, &ec2.CopyImageInput{SourceImageId: aws.String(in["ami"]), SourceRegion: aws.String(region),
 		Name: src.Images[0].Name, Description: src.Images[0].Description, ClientToken: aws.String(p.Token()), CopyImageTags: aws.Bool(true)})
@@ -408,7 +409,7 @@ func deploy(ctx context.Context, api StacksAPI, in map[string]string, body strin
 			if cs.Status != cfntypes.ChangeSetStatusCreatePending && cs.Status != cfntypes.ChangeSetStatusCreateInProgress {
 				break
 			}
-			if err := sleep(ctx, poll); err != nil {
+			if err := awsx.Sleep(ctx, poll); err != nil {
 				return runbook.Outcome{}, err
 			}
 		}
@@ -446,7 +447,7 @@ func deploy(ctx context.Context, api StacksAPI, in map[string]string, body strin
 			}
 			return out("stack_id", aws.ToString(st.StackId), "outputs", strings.Join(outs, "\n"), "changes", strings.Join(changes, "\n")), nil
 		}
-		if err := sleep(ctx, poll); err != nil {
+		if err := awsx.Sleep(ctx, poll); err != nil {
 			return runbook.Outcome{}, err
 		}
 	}
@@ -483,15 +484,6 @@ func (x *Executor) now() time.Time {
 	return time.Now()
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
 func out(kv ...string) runbook.Outcome {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -516,12 +508,5 @@ func copyMap(m map[string]string) map[string]string {
 }
 
 func notFound(id string, err error) error {
-	return fmt.Errorf("%s: %v", id, orNotFound(err))
-}
-
-func orNotFound(err error) error {
-	if err == nil {
-		return errors.New("not found")
-	}
-	return err
+	return fmt.Errorf("%s: %v", id, awsx.OrNotFound(err))
 }

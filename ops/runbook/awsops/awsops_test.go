@@ -38,7 +38,9 @@ func executor(t *testing.T, d *emulator.Demo, acct string) (*Executor, *audit.Jo
 		Plans: &plan.Runner{Journal: j, Operator: "ops-test", Confirm: func(ctx context.Context, g profiles.Gate, p plan.Plan) (string, error) {
 			return p.Account.Name, nil
 		}},
-		Manual:   func(ctx context.Context, st runbook.Step, instructions string) (string, error) { return "checked: " + instructions, nil },
+		Manual: func(ctx context.Context, st runbook.Step, instructions string) (string, error) {
+			return "checked: " + instructions, nil
+		},
 		Template: FileTemplate,
 	}, j
 }
