@@ -1,8 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"fmt"
+	"github.com/opsdeck/opsdeck/ops/runbook/awsops"
+	"github.com/opsdeck/opsdeck/profiles"
 	"maps"
 	"slices"
 	"strings"
@@ -12,7 +20,10 @@ import (
 )
 
 const runbookUsage = `runbook ls
-       opsdeck runbook plan FILE|NAME [--param k=v]...`
+       opsdeck runbook plan FILE|NAME [--param k=v]...
+       opsdeck runbook run FILE|NAME [--param k=v]... [--account NAME] [--yes] [--confirm-account NAME]
+       opsdeck runbook resume JOURNAL [--yes] [--confirm-account NAME]
+       opsdeck runbook report JOURNAL`
 
 func cmdRunbook(ctx context.Context, e *env, args []string) error {
 	verb, rest := splitCommand(args)
@@ -21,6 +32,12 @@ func cmdRunbook(ctx context.Context, e *env, args []string) error {
 		return runbookLs(e, rest)
 	case "plan":
 		return runbookPlan(e, rest)
+	case "run":
+		return runbookRun(ctx, e, rest, false)
+	case "resume":
+		return runbookRun(ctx, e, rest, true)
+	case "report":
+		return runbookReport(e, rest)
 	case "":
 		return usagef("usage: opsdeck %s", runbookUsage)
 	}
@@ -117,4 +134,188 @@ func runbookPlan(e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "\n(plan only: nothing was called or changed)")
 	return nil
+}
+
+// runbookRun starts a run (or resumes the one in a journal): steps print
+// as they go; every action asks its account's guard and is journaled.
+func runbookRun(ctx context.Context, e *env, args []string, resume bool) error {
+	var g globals
+	var m mutFlags
+	var raw listFlag
+	var account string
+	name := "runbook run"
+	if resume {
+		name = "runbook resume"
+	}
+	fs := newFlags(name, e, &g, runbookUsage)
+	m.register(fs)
+	if !resume {
+		fs.Var(&raw, "param", "runbook parameter `k=v` (repeat)")
+		fs.StringVar(&account, "account", "", "the `NAME` of the account to act in, when the runbook's selector matches several")
+	}
+	pos, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: opsdeck %s", runbookUsage)
+	}
+	if m.dryRun {
+		return usagef("runbook %s has no --dry-run: use `opsdeck runbook plan`", name)
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	var (
+		rb     *runbook.Runbook
+		j      *runbook.Journal
+		params map[string]string
+		source []byte
+	)
+	if resume {
+		j = &runbook.Journal{Path: pos[0]}
+		st, err := runbook.Read(j.Path)
+		if err != nil {
+			return err
+		}
+		if rb, err = runbook.Parse(st.Start.Path, []byte(st.Start.Source), cfg); err != nil {
+			return err
+		}
+		account = st.Start.Account
+	} else {
+		given, err := raw.pairs("param")
+		if err != nil {
+			return err
+		}
+		if rb, err = runbook.Open(pos[0], cfg); err != nil {
+			return err
+		}
+		if params, err = rb.Resolve(given); err != nil {
+			return &usageError{err.Error()}
+		}
+		if source, err = runbookSource(rb); err != nil {
+			return err
+		}
+	}
+	a, err := runbookAccount(cfg, rb, account)
+	if err != nil {
+		return err
+	}
+	role := cfg.DefaultRole(a)
+	b := g.broker(e, cfg)
+	x := &awsops.Executor{Account: a, Role: role, Operator: cfg.Operator.Name, Plans: m.runner(e, &g, cfg), Template: awsops.FileTemplate,
+		Configs: func(ctx context.Context, region string) (aws.Config, error) {
+			c, _, err := b.Config(ctx, a, role, region)
+			return c, err
+		},
+		Manual: func(ctx context.Context, st runbook.Step, instructions string) (string, error) {
+			fmt.Fprintf(e.stderr, "\nMANUAL STEP %s: %s\n  %s\nType what you did (one line) and press enter when it is done: ", st.ID, st.Title, instructions)
+			line, err := bufio.NewReader(e.stdin).ReadString('\n')
+			if strings.TrimSpace(line) == "" {
+				return "", fmt.Errorf("manual step %s was not confirmed (%v): resume the run when it is done", st.ID, err)
+			}
+			return strings.TrimSpace(line), nil
+		}}
+	started := map[string]time.Time{}
+	r := &runbook.Runner{Exec: x, Operator: cfg.Operator.Name, Account: a.Name, OnEvent: func(ev runbook.Event) {
+		n := fmt.Sprintf("[%d/%d]", ev.N, len(rb.Steps))
+		switch ev.Status {
+		case "running":
+			started[ev.Step.ID] = time.Now()
+			fmt.Fprintf(e.stderr, "%s %s — %s (%s)…\n", n, ev.Step.ID, ev.Step.Title, ev.Step.Op)
+		case "done":
+			fmt.Fprintf(e.stderr, "%s %s done in %s %s\n", n, ev.Step.ID, time.Since(started[ev.Step.ID]).Round(time.Millisecond), fmtOutputs(ev.Outputs))
+		case "skipped":
+			fmt.Fprintf(e.stderr, "%s %s skipped (when %s)\n", n, ev.Step.ID, ev.Step.When)
+		default:
+			fmt.Fprintf(e.stderr, "%s %s %s: %v\n", n, ev.Step.ID, ev.Status, ev.Err)
+		}
+	}}
+	if resume {
+		fmt.Fprintf(e.stderr, "resuming %s (%s in %s)\n", j.Path, rb.Name, a.Name)
+		err = r.Resume(ctx, j, cfg)
+	} else {
+		j = runbook.NewJournal(runbook.Dir(), rb.Name, time.Now())
+		fmt.Fprintf(e.stderr, "run %s in %s; journal %s\n", rb.Name, a.Name, j.Path)
+		err = r.Start(ctx, rb, source, params, j)
+	}
+	if err != nil {
+		return fmt.Errorf("%w\nthe run is journaled: fix what stopped it, then `opsdeck runbook resume %s`", err, j.Path)
+	}
+	if g.json {
+		st, err := runbook.Read(j.Path)
+		if err != nil {
+			return err
+		}
+		outs := map[string]map[string]string{}
+		for id, d := range st.Done {
+			outs[id] = d.Outputs
+		}
+		return writeJSON(e.stdout, map[string]any{"runbook": rb.Name, "account": a.Name, "journal": j.Path, "finished": st.Finished.Reason, "outputs": outs})
+	}
+	fmt.Fprintf(e.stdout, "%s finished in %s. Evidence: opsdeck runbook report %s\n", rb.Name, a.Name, j.Path)
+	return nil
+}
+
+// runbookSource is the runbook's text, for the journal.
+func runbookSource(rb *runbook.Runbook) ([]byte, error) {
+	if data, err := runbook.ShippedFile(rb, strings.TrimPrefix(rb.Path, "(shipped) ")); err == nil {
+		return data, nil
+	}
+	return os.ReadFile(rb.Path)
+}
+
+// runbookAccount is the one account a run acts in.
+func runbookAccount(cfg *profiles.Config, rb *runbook.Runbook, name string) (*profiles.Account, error) {
+	accts, err := cfg.Select(rb.Targets.Select)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(accts))
+	for i, a := range accts {
+		if a.Name == name {
+			return a, nil
+		}
+		names[i] = a.Name
+	}
+	switch {
+	case name != "":
+		return nil, &usageError{fmt.Sprintf("account %q is not one of the runbook's targets (%s): %s", name, rb.Targets.Select, strings.Join(names, ", "))}
+	case len(accts) == 1:
+		return accts[0], nil
+	}
+	return nil, &usageError{fmt.Sprintf("runbook %s targets %d accounts (%s): choose one with --account NAME", rb.Name, len(accts), strings.Join(names, ", "))}
+}
+
+func fmtOutputs(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if v := m[k]; v != "" && !strings.Contains(v, "\n") {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func runbookReport(e *env, args []string) error {
+	var g globals
+	fs := newFlags("runbook report", e, &g, "runbook report JOURNAL")
+	pos, _, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("usage: opsdeck runbook report JOURNAL")
+	}
+	st, err := runbook.Read(pos[0])
+	if err != nil {
+		return err
+	}
+	rep, err := runbook.Report(st)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(e.stdout, rep)
+	return err
 }

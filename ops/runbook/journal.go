@@ -24,6 +24,7 @@ type Record struct {
 	Path     string            `json:"path,omitempty"`
 	Source   string            `json:"source,omitempty"` // the runbook's TOML
 	Operator string            `json:"operator,omitempty"`
+	Account  string            `json:"account,omitempty"` // the account the run acts in
 	Params   map[string]string `json:"params,omitempty"`
 
 	// steps

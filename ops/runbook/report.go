@@ -21,7 +21,7 @@ func Report(st *State) (string, error) {
 		fmt.Fprintf(&b, "%s\n\n", rb.Description)
 	}
 	fmt.Fprintf(&b, "- Operator: %s\n- Started: %s\n", or(s.Operator, "(unknown)"), s.At.Format(time.RFC3339))
-	fmt.Fprintf(&b, "- Accounts: `%s`; regions: %s → %s\n", rb.Targets.Select, rb.Targets.Primary, rb.Targets.DR)
+	fmt.Fprintf(&b, "- Account: %s (of `%s`); regions: %s → %s\n", or(s.Account, "(not recorded)"), rb.Targets.Select, rb.Targets.Primary, rb.Targets.DR)
 	for _, k := range sortedKeys(s.Params) {
 		fmt.Fprintf(&b, "- Parameter `%s` = `%s`\n", k, s.Params[k])
 	}

@@ -41,8 +41,10 @@ type Event struct {
 type Runner struct {
 	Exec     Executor
 	Operator string
-	OnEvent  func(Event)
-	Now      func() time.Time
+	// Account is the account the run acts in, recorded for resume.
+	Account string
+	OnEvent func(Event)
+	Now     func() time.Time
 	// Backoff is the wait before retry n (default 2s·n).
 	Backoff func(n int) time.Duration
 }
@@ -59,7 +61,7 @@ func (r *Runner) Start(ctx context.Context, rb *Runbook, source []byte, params m
 		return err
 	}
 	start := Record{Type: "start", At: r.now(), RunID: hex.EncodeToString(id[:]), Runbook: rb.Name, Path: rb.Path, Source: string(source),
-		Operator: r.Operator, Params: params}
+		Operator: r.Operator, Account: r.Account, Params: params}
 	if err := j.Append(start); err != nil {
 		return err
 	}
