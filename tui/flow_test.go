@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/opsdeck/opsdeck/ops/emulator"
+	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -60,6 +61,20 @@ func (d *driver) send(msg tea.Msg) {
 func (d *driver) keys(keys ...string) {
 	for _, k := range keys {
 		d.send(keyMsg(k))
+	}
+}
+
+// dialogConfirm routes the model's guard questions to its dialog, as the
+// program does, counting them in asked (when not nil).
+func (d *driver) dialogConfirm(asked *int) {
+	d.m.ctx.Confirm = func(ctx context.Context, g profiles.Gate, p plan.Plan) (string, error) {
+		if asked != nil {
+			*asked++
+		}
+		reply := make(chan mfaReply, 1)
+		d.msgs <- confirmPromptMsg{plan: p, gate: g, reply: reply}
+		r := <-reply
+		return r.code, r.err
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -26,12 +25,7 @@ func TestFlowImages(t *testing.T) {
 	m := New(Options{Config: demo.Config, Broker: b, Now: func() time.Time { return fixedNow }})
 	d := newDriver(t, m)
 	d.send(tea.WindowSizeMsg{Width: 140, Height: 40})
-	m.ctx.Confirm = func(ctx context.Context, g profiles.Gate, p plan.Plan) (string, error) {
-		reply := make(chan mfaReply, 1)
-		d.msgs <- confirmPromptMsg{plan: p, gate: g, reply: reply}
-		r := <-reply
-		return r.code, r.err
-	}
+	d.dialogConfirm(nil)
 	d.keys(":")
 	d.typeText("images platform-shared")
 	d.keys("enter")

@@ -49,12 +49,16 @@ func (m *Model) helpView() string {
 	global := col("Everywhere", m.keys.all())
 	var cmds []string
 	cmds = append(cmds, s.Title.Render("Commands (:)"))
+	names, width := []string{}, 0
 	for _, c := range m.commands() {
 		n := c.Name
 		if c.Args != "" {
 			n += " " + c.Args
 		}
-		cmds = append(cmds, fmt.Sprintf("%s %s", s.Key.Render(fmt.Sprintf("%-16s", n)), s.Desc.Render(c.Help)))
+		names, width = append(names, n), max(width, len(n))
+	}
+	for i, c := range m.commands() {
+		cmds = append(cmds, fmt.Sprintf("%s %s", s.Key.Render(fmt.Sprintf("%-*s", width, names[i])), s.Desc.Render(c.Help)))
 	}
 	body := lipgloss.JoinHorizontal(lipgloss.Top, screen, "    ", global, "    ", strings.Join(cmds, "\n"))
 	note := ""

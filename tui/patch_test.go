@@ -14,7 +14,6 @@ import (
 
 	"github.com/opsdeck/opsdeck/ops/audit"
 	"github.com/opsdeck/opsdeck/ops/patch"
-	"github.com/opsdeck/opsdeck/ops/plan"
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
@@ -39,13 +38,7 @@ func TestFlowPatch(t *testing.T) {
 	m.ctx.AuditPath = filepath.Join(t.TempDir(), "audit.jsonl")
 	m.ctx.NewPatchSSM = func(c aws.Config) patch.SSMAPI { return invocationsFake{ssm.NewFromConfig(c)} }
 	asked := 0
-	m.ctx.Confirm = func(ctx context.Context, g profiles.Gate, p plan.Plan) (string, error) {
-		asked++
-		reply := make(chan mfaReply, 1)
-		d.msgs <- confirmPromptMsg{plan: p, gate: g, reply: reply}
-		r := <-reply
-		return r.code, r.err
-	}
+	d.dialogConfirm(&asked)
 	d.keys(":")
 	d.typeText("patch")
 	d.keys("enter")

@@ -32,6 +32,8 @@ const (
 	ImagesKind
 	// ImageUsageKind shows which AMIs an image's instances run.
 	ImageUsageKind
+	// RunbooksKind lists DR runbooks and follows a run.
+	RunbooksKind
 )
 
 // Screen is a child model. Only the root is a tea.Model.
