@@ -3,7 +3,10 @@ package awsx
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/aws/smithy-go"
 )
 
 // Sleep waits d, or returns ctx's error when it ends first: the pause
@@ -24,4 +27,11 @@ func OrNotFound(err error) error {
 		return errors.New("not found")
 	}
 	return err
+}
+
+// IsNotFound reports whether err is AWS saying the resource does not exist
+// (DBInstanceNotFound, InvalidSnapshot.NotFound, …).
+func IsNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "NotFound")
 }

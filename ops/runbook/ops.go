@@ -51,6 +51,10 @@ var Ops = map[string]Op{
 		Required: []string{"instance"}, Optional: []string{"region", "state", "timeout"}, Outputs: []string{"state", "endpoint"}},
 	"wait.snapshot": {Kind: Wait, Help: "wait for a snapshot (EBS or RDS) to complete",
 		Required: []string{"snapshot"}, Optional: []string{"region", "timeout"}, Outputs: []string{"state"}},
+	"rds.delete": {Kind: Action, Help: "delete an RDS instance (no final snapshot): a drill's cleanup",
+		Required: []string{"instance"}, Optional: []string{"region"}, Outputs: []string{"deleted"}},
+	"snapshot.delete": {Kind: Action, Help: "delete an EBS or RDS snapshot: a drill's cleanup",
+		Required: []string{"snapshot"}, Optional: []string{"region"}, Outputs: []string{"deleted"}},
 	"manual": {Kind: Manual, Help: "instructions the operator carries out and confirms",
 		Required: []string{"instructions"}, Optional: []string{"evidence"}, Outputs: []string{"confirmed_by", "note"}},
 }

@@ -122,6 +122,10 @@ func (x *Executor) action(ctx context.Context, rb *runbook.Runbook, st runbook.S
 		return out("instance", res.Results["db_instance"], "endpoint", res.Results["endpoint"]), err
 	case "image.copy":
 		return x.copyImage(ctx, cfg, region, in, p, res)
+	case "rds.delete":
+		return deleteDB(ctx, rds.NewFromConfig(cfg), in["instance"], res)
+	case "snapshot.delete":
+		return deleteSnapshot(ctx, ec2.NewFromConfig(cfg), rds.NewFromConfig(cfg), in["snapshot"], res)
 	case "image.promote":
 		ami, err := promote.Move(ctx, ssm.NewFromConfig(cfg), in["image"], in["from"], in["to"])
 		return out("ami", ami), err
@@ -309,6 +313,56 @@ func (x *Executor) copyImage(ctx context.Context, cfg aws.Config, region string,
 		return out("ami", ami), fmt.Errorf("tag the copy %s: %w", ami, err)
 	}
 	return out("ami", ami), nil
+}
+
+// RDSDeleter is what a drill's RDS cleanup needs.
+type RDSDeleter interface {
+	DeleteDBInstance(ctx context.Context, in *rds.DeleteDBInstanceInput, o ...func(*rds.Options)) (*rds.DeleteDBInstanceOutput, error)
+	DeleteDBSnapshot(ctx context.Context, in *rds.DeleteDBSnapshotInput, o ...func(*rds.Options)) (*rds.DeleteDBSnapshotOutput, error)
+}
+
+// EBSDeleter is what a drill's EBS cleanup needs.
+type EBSDeleter interface {
+	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, o ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+}
+
+// deleteDB deletes an instance without a final snapshot; one already gone
+// (an earlier attempt) is success.
+func deleteDB(ctx context.Context, api RDSDeleter, id string, res *plan.Result) (runbook.Outcome, error) {
+	o, err := api.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true),
+		DeleteAutomatedBackups: aws.Bool(true)})
+	if awsx.IsNotFound(err) {
+		return out("deleted", id+" (already gone)"), nil
+	}
+	if err != nil {
+		return runbook.Outcome{}, fmt.Errorf("delete DB instance %s: %w", id, err)
+	}
+	res.Add(o.ResultMetadata)
+	return out("deleted", id), nil
+}
+
+// deleteSnapshot deletes an EBS or RDS snapshot; one already gone is
+// success.
+func deleteSnapshot(ctx context.Context, ebs EBSDeleter, db RDSDeleter, id string, res *plan.Result) (runbook.Outcome, error) {
+	var err error
+	if strings.HasPrefix(id, "snap-") {
+		var o *ec2.DeleteSnapshotOutput
+		if o, err = ebs.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(id)}); err == nil {
+			res.Add(o.ResultMetadata)
+		}
+	} else {
+		var o *rds.DeleteDBSnapshotOutput
+		if o, err = db.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: aws.String(id)}); err == nil {
+			res.Add(o.ResultMetadata)
+		}
+	}
+	if awsx.IsNotFound(err) {
+		return out("deleted", id+" (already gone)"), nil
+	}
+	if err != nil {
+		return runbook.Outcome{}, fmt.Errorf("delete snapshot %s: %w", id, err)
+	}
+	return out("deleted", id), nil
 }
 
 // SSMParams is what ssm.put_parameter needs.

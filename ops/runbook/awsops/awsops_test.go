@@ -50,11 +50,10 @@ func executor(t *testing.T, d *emulator.Demo, acct string) (*Executor, *audit.Jo
 func TestRegionFailoverAgainstMoto(t *testing.T) {
 	d := moto.SharedDemo(t)
 	ctx := context.Background()
-	rbs, err := runbook.Shipped(d.Config)
+	rb, err := runbook.Open("region-failover", d.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := rbs[0]
 	x, aj := executor(t, d, "acme-prod")
 	params, err := rb.Resolve(map[string]string{"db": "acme-prod-db", "stack": "acme-app-dr"})
 	if err != nil {
@@ -112,5 +111,40 @@ func TestRegionFailoverAgainstMoto(t *testing.T) {
 	rep, err := runbook.Report(st)
 	if err != nil || !strings.Contains(rep, "| RPO | 24h0m0s |") || !strings.Contains(rep, "| 10 | smoke") {
 		t.Fatalf("report: %v\n%s", err, rep)
+	}
+}
+
+// The restore drill restores in the DR region and leaves nothing behind.
+func TestRestoreDrillCleansUp(t *testing.T) {
+	d := moto.SharedDemo(t)
+	ctx := context.Background()
+	rb, err := runbook.Open("restore-drill", d.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := executor(t, d, "initech-prod")
+	params, err := rb.Resolve(map[string]string{"db": "initech-prod-db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, _ := runbook.ShippedFile(rb, "restore-drill.toml")
+	j := runbook.NewJournal(t.TempDir(), rb.Name, time.Now())
+	if err := (&runbook.Runner{Exec: x}).Start(ctx, rb, source, params, j); err != nil {
+		t.Fatal(err)
+	}
+	st, err := runbook.Read(j.Path)
+	if err != nil || st.Finished == nil || st.Finished.Reason != "all steps done" {
+		t.Fatalf("run: %+v %v", st.Finished, err)
+	}
+	dr, _ := x.Configs(ctx, "eu-west-1")
+	if _, err := rds.NewFromConfig(dr).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("initech-prod-db-drill")}); err == nil {
+		t.Fatal("the drill instance is still there")
+	}
+	copyID := st.Done["copy"].Outputs["snapshot_id"]
+	if s, err := rds.NewFromConfig(dr).DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(copyID)}); err == nil && len(s.DBSnapshots) > 0 {
+		t.Fatalf("the snapshot copy %s is still there", copyID)
+	}
+	if !strings.HasPrefix(st.Done["verify"].Outputs["note"], "checked: Connect to ") {
+		t.Fatalf("manual step: %+v", st.Done["verify"])
 	}
 }
