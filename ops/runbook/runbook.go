@@ -245,21 +245,21 @@ func (r *Runbook) validateParams(f *profiles.TOMLFile) map[string]*Param {
 
 // checkRefs checks every ${...} in v (a string, or strings nested in
 // tables and arrays) as seen from step i.
-func (r *Runbook) checkRefs(f *profiles.TOMLFile, i int, params map[string]*Param, v any, at string) {
+func (r *Runbook) checkRefs(f *profiles.TOMLFile, i int, params map[string]*Param, v any, at ...string) {
 	switch v := v.(type) {
 	case string:
 		for _, m := range refRe.FindAllStringSubmatch(v, -1) {
 			if err := r.checkRef(i, params, m[1]); err != nil {
-				f.Problem(fmt.Sprintf("step %s: ${%s}: %v", r.Steps[i].ID, m[1], err), refHint, at)
+				f.Problem(fmt.Sprintf("step %s: ${%s}: %v", r.Steps[i].ID, m[1], err), refHint, at...)
 			}
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
-			r.checkRefs(f, i, params, v[k], at)
+			r.checkRefs(f, i, params, v[k], append([]string{at[0] + "." + k}, at...)...)
 		}
 	case []any:
-		for _, x := range v {
-			r.checkRefs(f, i, params, x, at)
+		for j, x := range v {
+			r.checkRefs(f, i, params, x, append([]string{fmt.Sprintf("%s.%d", at[0], j)}, at...)...)
 		}
 	}
 }

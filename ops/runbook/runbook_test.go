@@ -47,7 +47,7 @@ title = "A"
 op = "manual"
 colour = "red"
 [steps.inputs]
-instructions = "x"`, "rb.toml:16:1"},
+instructions = "x"`, "rb.toml:16:1: unknown key \"steps.colour\""},
 		{"unknown op", `[[steps]]
 id = "a"
 title = "A"
@@ -57,7 +57,7 @@ id = "a"
 title = "A"
 op = "backup.copy"
 [steps.inputs]
-snapshot = "s"`, `op backup.copy needs input "to_region"`},
+snapshot = "s"`, `rb.toml:16:2: step a: op backup.copy needs input "to_region"`},
 		{"unknown input", `[[steps]]
 id = "a"
 title = "A"
@@ -89,7 +89,7 @@ id = "b"
 title = "B"
 op = "manual"
 [steps.inputs]
-instructions = "x"`, "step b runs later (steps run in order)"},
+instructions = "x"`, "rb.toml:17:16: step a: ${steps.b.outputs.note}: step b runs later (steps run in order)"},
 		{"cycle", `[[steps]]
 id = "a"
 title = "A"
@@ -101,13 +101,13 @@ id = "b"
 title = "B"
 op = "manual"
 [steps.inputs]
-instructions = "${steps.a.outputs.note}"`, "cycle: steps a and b use each other's outputs"},
+instructions = "${steps.a.outputs.note}"`, "rb.toml:17:16: step a: ${steps.b.outputs.note}: cycle: steps a and b use each other's outputs"},
 		{"self reference", `[[steps]]
 id = "a"
 title = "A"
 op = "manual"
 [steps.inputs]
-instructions = "${steps.a.outputs.note}"`, "a step cannot use its own outputs"},
+instructions = "${steps.a.outputs.note}"`, "rb.toml:17:16: step a: ${steps.a.outputs.note}: a step cannot use its own outputs"},
 		{"unknown output", `[[steps]]
 id = "a"
 title = "A"
@@ -119,7 +119,7 @@ id = "b"
 title = "B"
 op = "manual"
 [steps.inputs]
-instructions = "${steps.a.outputs.snapshot_id}"`, `op manual has no output "snapshot_id" (it has confirmed_by, note)`},
+instructions = "${steps.a.outputs.snapshot_id}"`, `rb.toml:23:16: step b: ${steps.a.outputs.snapshot_id}: op manual has no output "snapshot_id" (it has confirmed_by, note)`},
 		{"nested reference", `[[steps]]
 id = "a"
 title = "A"
@@ -128,7 +128,7 @@ op = "stack.deploy"
 stack = "s"
 template = "t.yaml"
 [steps.inputs.parameters]
-Db = "${steps.zz.outputs.endpoint}"`, `step a: ${steps.zz.outputs.endpoint}: no step "zz"`},
+Db = "${steps.zz.outputs.endpoint}"`, `rb.toml:20:6: step a: ${steps.zz.outputs.endpoint}: no step "zz"`},
 		{"duplicate id", `[[steps]]
 id = "a"
 title = "A"
@@ -147,7 +147,7 @@ title = "A"
 op = "manual"
 when = "${params.db} == "
 [steps.inputs]
-instructions = "x"`, "== needs a value on both sides"},
+instructions = "x"`, `rb.toml:16:8: step a: when "${params.db} == ": == needs a value on both sides`},
 		{"on_failure", `[[steps]]
 id = "a"
 title = "A"
@@ -155,7 +155,7 @@ op = "manual"
 on_failure = "panic"
 [steps.inputs]
 instructions = "x"`, `rb.toml:16:14: step a: on_failure "panic"`},
-		{"no steps", ``, "the runbook has no steps"},
+		{"no steps", ``, "rb.toml:1:8: the runbook has no steps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("rb.toml", []byte(head+tc.body), nil)
