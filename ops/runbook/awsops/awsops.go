@@ -89,10 +89,27 @@ func (x *Executor) Exec(ctx context.Context, rb *runbook.Runbook, st runbook.Ste
 	p := plan.New("runbook."+st.Op, x.Account, region, x.Role, x.Operator, rb.Name+" step "+st.ID, []string{st.ID}, copyMap(in))
 	p.Key = token
 	p.Steps = []string{st.Title}
+	var prepared *changeSet
+	if st.Op == "stack.deploy" {
+		// The change set is made first, so the guard shows its changes.
+		body, err := x.Template(rb, in["template"])
+		if err != nil {
+			return runbook.Outcome{}, err
+		}
+		if prepared, err = prepareChangeSet(ctx, cloudformation.NewFromConfig(cfg), in, string(body), p.Token(), x.poll()); err != nil {
+			return runbook.Outcome{}, err
+		}
+		for _, c := range prepared.changes {
+			p.Steps = append(p.Steps, "change set: "+c)
+		}
+		if len(prepared.changes) == 0 {
+			p.Steps = append(p.Steps, "change set: no resource changes")
+		}
+	}
 	var o runbook.Outcome
 	res, err := x.Plans.Run(ctx, p, func(ctx context.Context, res *plan.Result) error {
 		var err error
-		o, err = x.action(ctx, rb, st, cfg, region, in, p, res)
+		o, err = x.action(ctx, rb, st, cfg, region, in, p, res, prepared)
 		return err
 	})
 	if res != nil {
@@ -101,7 +118,7 @@ func (x *Executor) Exec(ctx context.Context, rb *runbook.Runbook, st runbook.Ste
 	return o, err
 }
 
-func (x *Executor) action(ctx context.Context, rb *runbook.Runbook, st runbook.Step, cfg aws.Config, region string, in map[string]string, p plan.Plan, res *plan.Result) (runbook.Outcome, error) {
+func (x *Executor) action(ctx context.Context, rb *runbook.Runbook, st runbook.Step, cfg aws.Config, region string, in map[string]string, p plan.Plan, res *plan.Result, prepared *changeSet) (runbook.Outcome, error) {
 	bo := backup.Options{Poll: x.poll()}
 	switch st.Op {
 	case "backup.copy":
@@ -134,11 +151,10 @@ func (x *Executor) action(ctx context.Context, rb *runbook.Runbook, st runbook.S
 	case "ssm.run_command":
 		return runCommand(ctx, ssm.NewFromConfig(cfg), in, p, res)
 	case "stack.deploy":
-		body, err := x.Template(rb, in["template"])
-		if err != nil {
-			return runbook.Outcome{}, err
+		if prepared == nil {
+			return runbook.Outcome{}, errors.New("stack.deploy without a change set")
 		}
-		return deploy(ctx, cloudformation.NewFromConfig(cfg), in, string(body), p, res, x.poll())
+		return deploy(ctx, cloudformation.NewFromConfig(cfg), prepared, res, x.poll())
 	}
 	return runbook.Outcome{}, fmt.Errorf("op %s is not bound to AWS", st.Op)
 }
@@ -430,55 +446,69 @@ type StacksAPI interface {
 	ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, o ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
 }
 
-// deploy creates or updates a stack through a change set named after the
-// token: a resume finds the change set (and whether it ran) instead of
-// making another.
-func deploy(ctx context.Context, api StacksAPI, in map[string]string, body string, p plan.Plan, res *plan.Result, poll time.Duration) (runbook.Outcome, error) {
-	name := in["stack"]
-	csName := strings.ReplaceAll(p.Token(), "_", "-")
+// changeSet is a prepared change set: made (or found again, by the
+// token-derived name) before the guard is asked, so the dialog and the
+// journal show what the deploy will change.
+type changeSet struct {
+	stack, name string
+	desc        *cloudformation.DescribeChangeSetOutput
+	changes     []string
+}
+
+// prepareChangeSet creates the change set for a stack.deploy step (or finds
+// the one an earlier attempt made) and waits until it can be read.
+func prepareChangeSet(ctx context.Context, api StacksAPI, in map[string]string, body, token string, poll time.Duration) (*changeSet, error) {
+	cs := &changeSet{stack: in["stack"], name: strings.ReplaceAll(token, "_", "-")}
 	typ := cfntypes.ChangeSetTypeCreate
-	if s, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)}); err == nil && len(s.Stacks) > 0 && s.Stacks[0].StackStatus != cfntypes.StackStatusReviewInProgress {
+	if s, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(cs.stack)}); err == nil && len(s.Stacks) > 0 && s.Stacks[0].StackStatus != cfntypes.StackStatusReviewInProgress {
 		typ = cfntypes.ChangeSetTypeUpdate
 	}
-	cs, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(name), ChangeSetName: aws.String(csName)})
-	if err != nil {
+	describe := func() error {
+		d, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(cs.stack), ChangeSetName: aws.String(cs.name)})
+		cs.desc = d
+		return err
+	}
+	if err := describe(); err != nil {
 		var params []cfntypes.Parameter
 		for _, line := range strings.Split(in["parameters"], "\n") {
 			if k, v, ok := strings.Cut(line, "="); ok {
 				params = append(params, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)})
 			}
 		}
-		c, err := api.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String(name), ChangeSetName: aws.String(csName),
-			ChangeSetType: typ, TemplateBody: aws.String(body), Parameters: params, ClientToken: aws.String(p.Token()),
-			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityNamedIam}})
-		if err != nil {
-			return runbook.Outcome{}, fmt.Errorf("change set for %s: %w", name, err)
+		if _, err := api.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String(cs.stack), ChangeSetName: aws.String(cs.name),
+			ChangeSetType: typ, TemplateBody: aws.String(body), Parameters: params, ClientToken: aws.String(token),
+			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityNamedIam}}); err != nil {
+			return nil, fmt.Errorf("change set for %s: %w", cs.stack, err)
 		}
-		res.Add(c.ResultMetadata)
 		for {
-			cs, err = api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(name), ChangeSetName: aws.String(csName)})
-			if err != nil {
-				return runbook.Outcome{}, fmt.Errorf("change set for %s: %w", name, err)
+			if err := describe(); err != nil {
+				return nil, fmt.Errorf("change set for %s: %w", cs.stack, err)
 			}
-			if cs.Status != cfntypes.ChangeSetStatusCreatePending && cs.Status != cfntypes.ChangeSetStatusCreateInProgress {
+			if cs.desc.Status != cfntypes.ChangeSetStatusCreatePending && cs.desc.Status != cfntypes.ChangeSetStatusCreateInProgress {
 				break
 			}
 			if err := awsx.Sleep(ctx, poll); err != nil {
-				return runbook.Outcome{}, err
+				return nil, err
 			}
 		}
 	}
-	changes := make([]string, 0, len(cs.Changes))
-	for _, c := range cs.Changes {
+	if cs.desc.Status == cfntypes.ChangeSetStatusFailed {
+		return nil, fmt.Errorf("change set for %s failed: %s", cs.stack, aws.ToString(cs.desc.StatusReason))
+	}
+	for _, c := range cs.desc.Changes {
 		if rc := c.ResourceChange; rc != nil {
-			changes = append(changes, fmt.Sprintf("%s %s (%s)", rc.Action, aws.ToString(rc.LogicalResourceId), aws.ToString(rc.ResourceType)))
+			cs.changes = append(cs.changes, fmt.Sprintf("%s %s (%s)", rc.Action, aws.ToString(rc.LogicalResourceId), aws.ToString(rc.ResourceType)))
 		}
 	}
-	if cs.Status == cfntypes.ChangeSetStatusFailed {
-		return runbook.Outcome{}, fmt.Errorf("change set for %s failed: %s", name, aws.ToString(cs.StatusReason))
-	}
-	if cs.ExecutionStatus == cfntypes.ExecutionStatusAvailable {
-		e, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(name), ChangeSetName: aws.String(csName)})
+	return cs, nil
+}
+
+// deploy executes a prepared change set (unless an earlier attempt did)
+// and waits for the stack.
+func deploy(ctx context.Context, api StacksAPI, cs *changeSet, res *plan.Result, poll time.Duration) (runbook.Outcome, error) {
+	name := cs.stack
+	if cs.desc.ExecutionStatus == cfntypes.ExecutionStatusAvailable {
+		e, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(name), ChangeSetName: aws.String(cs.name)})
 		if err != nil {
 			return runbook.Outcome{}, fmt.Errorf("execute change set for %s: %w", name, err)
 		}
@@ -499,7 +529,7 @@ func deploy(ctx context.Context, api StacksAPI, in map[string]string, body strin
 			for _, o := range st.Outputs {
 				outs = append(outs, aws.ToString(o.OutputKey)+"="+aws.ToString(o.OutputValue))
 			}
-			return out("stack_id", aws.ToString(st.StackId), "outputs", strings.Join(outs, "\n"), "changes", strings.Join(changes, "\n")), nil
+			return out("stack_id", aws.ToString(st.StackId), "outputs", strings.Join(outs, "\n"), "changes", strings.Join(cs.changes, "\n")), nil
 		}
 		if err := awsx.Sleep(ctx, poll); err != nil {
 			return runbook.Outcome{}, err

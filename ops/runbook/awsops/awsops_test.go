@@ -28,6 +28,11 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m, &moto)) }
 // executor acts in acct through the demo's broker, answering every guard
 // (protected accounts by their name) and every manual step.
 func executor(t *testing.T, d *emulator.Demo, acct string) (*Executor, *audit.Journal) {
+	return executorSeeing(t, d, acct, nil)
+}
+
+// executorSeeing also hands every plan the guard sees to seen.
+func executorSeeing(t *testing.T, d *emulator.Demo, acct string, seen func(plan.Plan)) (*Executor, *audit.Journal) {
 	a := d.Config.Account(acct)
 	j := audit.Open(filepath.Join(t.TempDir(), "audit.jsonl"))
 	return &Executor{Account: a, Role: d.Config.DefaultRole(a), Operator: "ops-test", Poll: 10 * time.Millisecond,
@@ -36,6 +41,9 @@ func executor(t *testing.T, d *emulator.Demo, acct string) (*Executor, *audit.Jo
 			return c, err
 		},
 		Plans: &plan.Runner{Journal: j, Operator: "ops-test", Confirm: func(ctx context.Context, g profiles.Gate, p plan.Plan) (string, error) {
+			if seen != nil {
+				seen(p)
+			}
 			return p.Account.Name, nil
 		}},
 		Manual: func(ctx context.Context, st runbook.Step, instructions string) (string, error) {
@@ -54,7 +62,12 @@ func TestRegionFailoverAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, aj := executor(t, d, "acme-prod")
+	var deployPlan plan.Plan
+	x, aj := executorSeeing(t, d, "acme-prod", func(p plan.Plan) {
+		if p.Action == "runbook.stack.deploy" {
+			deployPlan = p
+		}
+	})
 	params, err := rb.Resolve(map[string]string{"db": "acme-prod-db", "stack": "acme-app-dr"})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +82,7 @@ func TestRegionFailoverAgainstMoto(t *testing.T) {
 	if err != nil || st.Finished == nil || len(st.Done) != len(rb.Steps) {
 		t.Fatalf("run: %+v %v", st, err)
 	}
+	t.Logf("run took %s", st.Finished.At.Sub(st.Start.At))
 	dr := func() aws.Config {
 		c, err := x.Configs(ctx, "eu-west-1")
 		if err != nil {
@@ -93,6 +107,10 @@ func TestRegionFailoverAgainstMoto(t *testing.T) {
 	stk, err := cloudformation.NewFromConfig(dr).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("acme-app-dr")})
 	if err != nil || len(stk.Stacks) != 1 || aws.ToString(stk.Stacks[0].StackId) != out("deploy", "stack_id") {
 		t.Fatalf("stack: %v", err)
+	}
+	// The guard was shown the change set's changes before it ran.
+	if !strings.Contains(strings.Join(deployPlan.Steps, "\n"), "change set: Add Image (AWS::SSM::Parameter)") {
+		t.Fatalf("deploy plan steps: %q", deployPlan.Steps)
 	}
 	// The emulator gives a stack made through a change set no Outputs:
 	// the stack's own resources show it ran with the copied AMI.
