@@ -106,11 +106,11 @@ func (r *Runner) Resume(ctx context.Context, j *Journal, cfg *profiles.Config) e
 			return r.fail(j, ev, err)
 		}
 		if !runs {
-			ev.Status = "skipped"
-			r.emit(ev)
 			if err := j.Append(Record{Type: "step-skipped", At: r.now(), Step: step.ID, Reason: "when " + step.When + " is false"}); err != nil {
 				return err
 			}
+			ev.Status = "skipped"
+			r.emit(ev)
 			continue
 		}
 		in, err := scope.Inputs(step)
@@ -153,9 +153,13 @@ func (r *Runner) attempts(ctx context.Context, j *Journal, rb *Runbook, step Ste
 		}
 		out, err := r.Exec.Exec(ctx, rb, step, in, token)
 		if err == nil {
+			// Journaled first: a step shown as done is done for a resume.
+			if err := j.Append(Record{Type: "step-done", At: r.now(), Step: step.ID, Attempt: n, Token: token, Outputs: out.Outputs, RequestIDs: out.RequestIDs}); err != nil {
+				return out, err
+			}
 			ev.Status, ev.Outputs = "done", out.Outputs
 			r.emit(ev)
-			return out, j.Append(Record{Type: "step-done", At: r.now(), Step: step.ID, Attempt: n, Token: token, Outputs: out.Outputs, RequestIDs: out.RequestIDs})
+			return out, nil
 		}
 		if ctx.Err() != nil {
 			return Outcome{}, err
