@@ -44,6 +44,8 @@ type runState struct {
 	// manual is the manual step waiting for the operator, with where to
 	// send the note.
 	manual *manualAsk
+	// objectives are the report's RTO/RPO rows once the run ends.
+	objectives []string
 }
 
 type manualAsk struct {
@@ -139,6 +141,11 @@ func (s *runbooksScreen) Update(msg tea.Msg) tea.Cmd {
 	case runbookDoneMsg:
 		r := s.run
 		r.done, r.err, r.manual = true, msg.err, nil
+		if st, err := runbook.Read(r.journal); err == nil {
+			if rep, err := runbook.Report(st); err == nil {
+				r.objectives = objectivesOf(rep)
+			}
+		}
 		if msg.err != nil {
 			return ReportError(fmt.Errorf("%s: %w — resume it with R (or `opsdeck runbook resume %s`)", r.rb.Name, msg.err, r.journal))
 		}
@@ -399,6 +406,16 @@ func (s *runbooksScreen) View() string {
 			b.WriteString(st.Muted.Render("  → ") + kvLine(ev.Outputs) + "\n")
 		}
 	}
+	if len(r.objectives) > 0 {
+		b.WriteString("\n" + st.Title.Render("report") + st.Muted.Render(" · full evidence: opsdeck runbook report "+r.journal) + "\n")
+		for _, o := range r.objectives {
+			line := o
+			if strings.Contains(o, "**missed**") {
+				line = st.Bad.Render(strings.ReplaceAll(o, "**", ""))
+			}
+			b.WriteString(line + "\n")
+		}
+	}
 	if m := r.manual; m != nil {
 		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(st.Warn.GetForeground()).Padding(0, 1).Width(min(s.w-2, 100))
 		b.WriteString(box.Render(st.Warn.Render("MANUAL: "+m.step.Title) + "\n" + m.instructions + "\n\n" +
@@ -425,4 +442,16 @@ func (s *runbooksScreen) accountName() string {
 		return a.Name
 	}
 	return "(no account)"
+}
+
+// objectivesOf picks the RTO and RPO rows out of a report, as plain text.
+func objectivesOf(report string) []string {
+	var out []string
+	for _, l := range strings.Split(report, "\n") {
+		if strings.HasPrefix(l, "| RTO |") || strings.HasPrefix(l, "| RPO |") {
+			cells := strings.Split(strings.Trim(l, "| "), " | ")
+			out = append(out, strings.Join(cells, "  "))
+		}
+	}
+	return out
 }

@@ -72,7 +72,7 @@ func TestFlowRunbook(t *testing.T) {
 		t.Fatalf("journal: %+v %v", st, err)
 	}
 	v := s.View()
-	for _, want := range []string{"✓ 10. smoke", "of RTO 2h0m0s", "finished"} {
+	for _, want := range []string{"✓ 10. smoke", "of RTO 2h0m0s", "finished", "RTO  2h0m0s", "RPO  24h0m0s"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
