@@ -51,6 +51,9 @@ usage:
   opsdeck images usage NAME [--select SEL]                          running instances by AMI, marking those not on stable
   opsdeck runbook ls                                                the shipped DR runbooks
   opsdeck runbook plan FILE|NAME [--param k=v]                      the resolved plan of a runbook (changes nothing)
+  opsdeck runbook run FILE|NAME [--param k=v] [--account NAME]      run it: every action through the guard, journaled
+  opsdeck runbook resume JOURNAL                                    continue after Ctrl-C, a crash or a stop; finished steps never repeat
+  opsdeck runbook report JOURNAL                                    Markdown evidence: steps, who, when, outputs, request ids, RTO/RPO
   opsdeck audit [--since 24h] [--account A]                         the journal of every change
         every change: --dry-run prints the plan; --yes answers confirm; --confirm-account NAME (repeat) for protected accounts
   opsdeck demo [--serve]                  start the emulator, seed a demo estate, open the UI
