@@ -199,7 +199,7 @@ func defaultParams(rb *runbook.Runbook) string {
 func (s *runbooksScreen) paramsKey(k tea.KeyPressMsg) tea.Cmd {
 	switch k.String() {
 	case "esc":
-		s.asking = nil
+		s.asking, s.edit = nil, lineEdit{}
 	case "enter":
 		given := map[string]string{}
 		for _, f := range strings.Fields(s.edit.value) {
@@ -352,6 +352,9 @@ func (s *runbooksScreen) View() string {
 	if s.asking != nil {
 		b.WriteString("\n" + st.Title.Render("run "+s.asking.Name+" in "+s.accountName()) + "\n" + st.Muted.Render("parameters: ") + s.edit.value + "█\n" +
 			st.Muted.Render("enter runs (every action asks its guard) · esc cancels") + "\n")
+		for _, p := range s.asking.Params {
+			b.WriteString(st.Key.Render(fmt.Sprintf("  %-20s", p.Name)) + st.Muted.Render(p.Type+" · "+p.Description) + "\n")
+		}
 		return b.String()
 	}
 	r := s.run
@@ -380,7 +383,44 @@ func (s *runbooksScreen) View() string {
 		state = "stopped: " + errorText(r.err)
 	}
 	b.WriteString("\n" + st.Title.Render(r.rb.Name) + st.Muted.Render(" in "+r.account+" · ") + clockSt.Render(clock) + st.Muted.Render(" · "+state) + "\n")
-	for i, step := range r.rb.Steps {
+	// What needs the operator comes first: a manual step, then the verdicts.
+	if m := r.manual; m != nil {
+		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(st.Warn.GetForeground()).Padding(0, 1).Width(min(s.w-2, 100))
+		b.WriteString(box.Render(st.Warn.Render("MANUAL: "+m.step.Title) + "\n" + m.instructions + "\n\n" +
+			"what did you do? " + s.edit.value + "█\n" + st.Muted.Render("enter confirms · esc leaves it unconfirmed (the run stops; R resumes)")) + "\n")
+	}
+	if len(r.objectives) > 0 {
+		b.WriteString(st.Title.Render("report") + st.Muted.Render(" · full evidence: opsdeck runbook report "+r.journal) + "\n")
+		for _, o := range r.objectives {
+			line := o
+			if strings.Contains(o, "**missed**") {
+				line = st.Bad.Render(strings.ReplaceAll(o, "**", ""))
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	var tail strings.Builder
+	if ev, ok := r.status[r.current]; ok {
+		tail.WriteString("\n" + ansi.Truncate(st.Muted.Render("step "+ev.Step.ID+": ")+kvLine(ev.Inputs), max(20, s.w-1), "…") + "\n")
+		if len(ev.Outputs) > 0 {
+			tail.WriteString(ansi.Truncate(st.Muted.Render("  → ")+kvLine(ev.Outputs), max(20, s.w-1), "…") + "\n")
+		}
+	}
+	// The steps get the rest of the height, as a window around the current.
+	room := s.h - lipgloss.Height(b.String()) - lipgloss.Height(tail.String())
+	from, to := 0, len(r.rb.Steps)
+	if room < to && room > 0 {
+		cur := 0
+		for i, step := range r.rb.Steps {
+			if step.ID == r.current {
+				cur = i
+			}
+		}
+		from = max(0, min(cur-room/2, to-room))
+		to = from + room
+	}
+	for i := from; i < to; i++ {
+		step := r.rb.Steps[i]
 		ev, seen := r.status[step.ID]
 		icon, style := "·", st.Muted
 		if seen {
@@ -400,27 +440,7 @@ func (s *runbooksScreen) View() string {
 		}
 		b.WriteString(style.Render(ansi.Truncate(line, max(20, s.w-1), "…")) + "\n")
 	}
-	if ev, ok := r.status[r.current]; ok {
-		b.WriteString("\n" + st.Muted.Render("step "+ev.Step.ID+": ") + kvLine(ev.Inputs) + "\n")
-		if len(ev.Outputs) > 0 {
-			b.WriteString(st.Muted.Render("  → ") + kvLine(ev.Outputs) + "\n")
-		}
-	}
-	if len(r.objectives) > 0 {
-		b.WriteString("\n" + st.Title.Render("report") + st.Muted.Render(" · full evidence: opsdeck runbook report "+r.journal) + "\n")
-		for _, o := range r.objectives {
-			line := o
-			if strings.Contains(o, "**missed**") {
-				line = st.Bad.Render(strings.ReplaceAll(o, "**", ""))
-			}
-			b.WriteString(line + "\n")
-		}
-	}
-	if m := r.manual; m != nil {
-		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(st.Warn.GetForeground()).Padding(0, 1).Width(min(s.w-2, 100))
-		b.WriteString(box.Render(st.Warn.Render("MANUAL: "+m.step.Title) + "\n" + m.instructions + "\n\n" +
-			"what did you do? " + s.edit.value + "█\n" + st.Muted.Render("enter confirms · esc leaves it unconfirmed (the run stops; R resumes)")))
-	}
+	b.WriteString(tail.String())
 	return b.String()
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func TestFlowRunbook(t *testing.T) {
 	d.keys("r")
 	if s.asking == nil || !strings.HasPrefix(s.edit.value, "db=app-db ") {
 		t.Fatalf("parameters prompt: %q", s.edit.value)
+	}
+	if v := s.View(); !strings.Contains(v, "the RDS instance in the primary region") {
+		t.Fatalf("parameters prompt view:\n%s", v)
 	}
 	d.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	d.typeText("db=initech-prod-db stack=initech-app-dr")
@@ -78,4 +82,34 @@ func TestFlowRunbook(t *testing.T) {
 		}
 	}
 	d.waitFor("the footer", func() bool { return strings.Contains(m.footer, "opsdeck runbook report") })
+}
+
+// The runbooks list, the parameters prompt and a run in progress (one step
+// done, one retrying, a manual step asking), at both sizes.
+func TestGoldenRunbooks(t *testing.T) {
+	cfg := demoConfig(t)
+	for _, sz := range []struct {
+		name string
+		w, h int
+	}{{"80x24", 80, 24}, {"160x48", 160, 48}} {
+		t.Run(sz.name, func(t *testing.T) {
+			m := newTestModel(t, cfg, sz.w, sz.h, Options{})
+			identify(m, "acme-prod", "operate", 42*time.Minute)
+			m.Update(NavigateMsg{Kind: RunbooksKind})
+			golden(t, "runbooks_list_"+sz.name, m.Render())
+			press(m, "r")
+			golden(t, "runbooks_params_"+sz.name, m.Render())
+			press(m, "esc")
+
+			s := m.current().(*runbooksScreen)
+			rb := s.rbs[0]
+			s.run = &runState{rb: rb, journal: "/state/opsdeck/runbooks/region-failover-20261122-030000.jsonl", account: "acme-prod",
+				started: fixedNow.Add(-95 * time.Minute), status: map[string]runbook.Event{
+					"latest":        {Step: rb.Steps[0], Status: "done", Outputs: map[string]string{"snapshot_id": "acme-prod-db-nightly-2", "age": "3h0m0s"}},
+					"copy_snapshot": {Step: rb.Steps[1], Status: "retrying", Attempt: 2, Inputs: map[string]string{"snapshot": "acme-prod-db-nightly-2", "to_region": "eu-west-1"}, Err: fmt.Errorf("Throttling: rate exceeded")},
+				}, current: "copy_snapshot",
+				manual: &manualAsk{step: rb.Steps[9], instructions: "Open the app's health page and confirm it reads from the DR database."}}
+			golden(t, "runbooks_run_"+sz.name, m.Render())
+		})
+	}
 }
