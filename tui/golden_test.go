@@ -127,12 +127,15 @@ func identify(m *Model, name, role string, left time.Duration) {
 	m.ctx.Identity = Identity{Account: a, Role: role, Region: a.Regions[0], Expires: fixedNow.Add(left)}
 }
 
+// goldenSizes are the terminal sizes every screen's goldens are taken at.
+var goldenSizes = []struct {
+	name string
+	w, h int
+}{{"80x24", 80, 24}, {"160x48", 160, 48}}
+
 func TestGoldenAccounts(t *testing.T) {
 	cfg := demoConfig(t)
-	for _, sz := range []struct {
-		name string
-		w, h int
-	}{{"80x24", 80, 24}, {"160x48", 160, 48}} {
+	for _, sz := range goldenSizes {
 		t.Run(sz.name, func(t *testing.T) {
 			m := newTestModel(t, cfg, sz.w, sz.h, Options{})
 			golden(t, "accounts_empty_"+sz.name, m.Render())

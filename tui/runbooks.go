@@ -386,8 +386,8 @@ func (s *runbooksScreen) View() string {
 	// What needs the operator comes first: a manual step, then the verdicts.
 	if m := r.manual; m != nil {
 		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(st.Warn.GetForeground()).Padding(0, 1).Width(min(s.w-2, 100))
-		b.WriteString(box.Render(st.Warn.Render("MANUAL: "+m.step.Title) + "\n" + m.instructions + "\n\n" +
-			"what did you do? " + s.edit.value + "█\n" + st.Muted.Render("enter confirms · esc leaves it unconfirmed (the run stops; R resumes)")) + "\n")
+		b.WriteString(box.Render(st.Warn.Render("MANUAL: "+m.step.Title)+"\n"+m.instructions+"\n\n"+
+			"what did you do? "+s.edit.value+"█\n"+st.Muted.Render("enter confirms · esc leaves it unconfirmed (the run stops; R resumes)")) + "\n")
 	}
 	if len(r.objectives) > 0 {
 		b.WriteString(st.Title.Render("report") + st.Muted.Render(" · full evidence: opsdeck runbook report "+r.journal) + "\n")

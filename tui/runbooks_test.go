@@ -88,10 +88,7 @@ func TestFlowRunbook(t *testing.T) {
 // done, one retrying, a manual step asking), at both sizes.
 func TestGoldenRunbooks(t *testing.T) {
 	cfg := demoConfig(t)
-	for _, sz := range []struct {
-		name string
-		w, h int
-	}{{"80x24", 80, 24}, {"160x48", 160, 48}} {
+	for _, sz := range goldenSizes {
 		t.Run(sz.name, func(t *testing.T) {
 			m := newTestModel(t, cfg, sz.w, sz.h, Options{})
 			identify(m, "acme-prod", "operate", 42*time.Minute)

@@ -46,10 +46,7 @@ func stacksFixture(t *testing.T, w, h int) (*Model, *stacksScreen) {
 }
 
 func TestGoldenStacksList(t *testing.T) {
-	for _, sz := range []struct {
-		name string
-		w, h int
-	}{{"80x24", 80, 24}, {"160x48", 160, 48}} {
+	for _, sz := range goldenSizes {
 		t.Run(sz.name, func(t *testing.T) {
 			m, s := stacksFixture(t, sz.w, sz.h)
 			golden(t, "stacks_loading_"+sz.name, m.Render())
