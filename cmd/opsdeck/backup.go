@@ -66,7 +66,7 @@ func backupAction(ctx context.Context, e *env, verb string, args []string) error
 	if len(pos) != 3 {
 		return usagef("usage: opsdeck %s", backupUsage)
 	}
-	cfg, a, role, err := resolve(&g, pos[0], role)
+	cfg, a, role, _, err := resolve(&g, pos[0], role)
 	if err != nil {
 		return err
 	}

@@ -15,26 +15,29 @@ import (
 	"github.com/opsdeck/opsdeck/profiles"
 )
 
-// resolve loads the config and finds ACCOUNT and the role to use.
-func resolve(g *globals, name, role string) (*profiles.Config, *profiles.Account, string, error) {
-	cfg, err := g.load()
-	if err != nil {
-		return nil, nil, "", err
+// resolve loads the config and finds ACCOUNT, the role to use and the
+// region (--region, else the account's first).
+func resolve(g *globals, name, role string) (cfg *profiles.Config, a *profiles.Account, _ string, region string, err error) {
+	if cfg, err = g.load(); err != nil {
+		return nil, nil, "", "", err
 	}
-	a, err := cfg.MustAccount(name)
-	if err != nil {
-		return nil, nil, "", err
+	if a, err = cfg.MustAccount(name); err != nil {
+		return nil, nil, "", "", err
 	}
 	if role == "" {
 		role = cfg.DefaultRole(a)
 	}
 	if _, err := cfg.Role(role); err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", "", err
 	}
-	if g.region != "" && !profiles.ValidRegion(g.region) {
-		return nil, nil, "", usagef("--region %q is not a region name (e.g. eu-west-1)", g.region)
+	region = g.region
+	switch {
+	case region == "":
+		region = a.Regions[0]
+	case !profiles.ValidRegion(region):
+		return nil, nil, "", "", usagef("--region %q is not a region name (e.g. eu-west-1)", g.region)
 	}
-	return cfg, a, role, nil
+	return cfg, a, role, region, nil
 }
 
 func cmdWhoami(ctx context.Context, e *env, args []string) error {
@@ -49,12 +52,12 @@ func cmdWhoami(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("whoami needs exactly one ACCOUNT (name or id)")
 	}
-	cfg, a, role, err := resolve(&g, pos[0], role)
+	cfg, a, role, region, err := resolve(&g, pos[0], role)
 	if err != nil {
 		return err
 	}
 	b := g.broker(e, cfg)
-	c, creds, err := b.Config(ctx, a, role, g.region)
+	c, creds, err := b.Config(ctx, a, role, region)
 	if err != nil {
 		return err
 	}
@@ -95,13 +98,9 @@ func cmdExec(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 || len(rest) == 0 {
 		return usagef("exec needs ACCOUNT and a command: opsdeck exec ACCOUNT -- CMD [ARGS...]")
 	}
-	cfg, a, role, err := resolve(&g, pos[0], role)
+	cfg, a, role, region, err := resolve(&g, pos[0], role)
 	if err != nil {
 		return err
-	}
-	region := g.region
-	if region == "" {
-		region = a.Regions[0]
 	}
 	creds, err := g.broker(e, cfg).Credentials(ctx, a, role)
 	if err != nil {

@@ -85,13 +85,9 @@ func cmdSSH(ctx context.Context, e *env, args []string) error {
 	if len(pos) < 1 || len(pos) > 2 {
 		return usagef("usage: opsdeck ssh ACCOUNT [INSTANCE-ID|NAME]")
 	}
-	cfg, a, role, err := resolve(&g, pos[0], role)
+	cfg, a, role, region, err := resolve(&g, pos[0], role)
 	if err != nil {
 		return err
-	}
-	region := g.region
-	if region == "" {
-		region = a.Regions[0]
 	}
 	want := ""
 	if len(pos) == 2 {
@@ -146,13 +142,9 @@ func cmdForward(ctx context.Context, e *env, args []string) error {
 	if local < 0 || local > 65535 {
 		return usagef("--local must be a port number")
 	}
-	cfg, a, role, err := resolve(&g, pos[0], role)
+	cfg, a, role, region, err := resolve(&g, pos[0], role)
 	if err != nil {
 		return err
-	}
-	region := g.region
-	if region == "" {
-		region = a.Regions[0]
 	}
 	where := a.Name + "/" + region
 	b := g.broker(e, cfg)

@@ -170,7 +170,7 @@ func stackTarget(ctx context.Context, e *env, g *globals, role string, pos []str
 	if len(pos) != 3 {
 		return nil, nil, "", "", usagef("usage: opsdeck stacks %s ACCOUNT REGION STACK", cmd)
 	}
-	cfg, a, role, err := resolve(g, pos[0], role)
+	cfg, a, role, _, err := resolve(g, pos[0], role)
 	if err != nil {
 		return nil, nil, "", "", err
 	}
