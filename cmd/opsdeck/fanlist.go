@@ -63,9 +63,24 @@ func runListing[T, R any](ctx context.Context, e *env, g *globals, ff *fanFlags,
 			fmt.Fprintf(e.stderr, "error: %s/%s: %s\n", te.Account, te.Region, te.Error)
 		}
 	}
+	first := ""
 	if len(errs) > 0 {
-		fmt.Fprintf(e.stderr, "opsdeck: %d of %d targets failed; results for the others are above\n", len(errs), len(targets))
-		return &exitError{code: exitPartial}
+		first = errs[0].Account + "/" + errs[0].Region + ": " + errs[0].Error
 	}
-	return nil
+	return fanOutcome(e, l.key, len(errs), len(targets), first)
+}
+
+// fanOutcome is a fan-out's exit, once the per-target errors are printed:
+// ok when every target succeeded, a failure when none did, partial (3)
+// otherwise. first is the first target's error ("acct/region: why"),
+// repeated when every target failed, since then it is likely everyone's.
+func fanOutcome(e *env, what string, failed, total int, first string) error {
+	switch {
+	case failed == 0:
+		return nil
+	case failed == total:
+		return fmt.Errorf("%s failed on every target (%d); %s", what, total, first)
+	}
+	fmt.Fprintf(e.stderr, "opsdeck: %d of %d targets failed; results for the others are above\n", failed, total)
+	return &exitError{code: exitPartial}
 }

@@ -165,7 +165,7 @@ func imagesPromote(ctx context.Context, e *env, args []string) error {
 	}
 	b := g.broker(e, cfg)
 	r := m.runner(e, &g, cfg)
-	failed := 0
+	failed, first := 0, ""
 	for _, t := range targets {
 		p := newPlan("images.promote", t.Account, t.Region, ff.role, cfg.Operator.Name, m.reason, []string{pos[0]},
 			map[string]string{"from": from, "to": to})
@@ -180,16 +180,14 @@ func imagesPromote(ctx context.Context, e *env, args []string) error {
 			return err
 		}); err != nil {
 			failed++
-			fmt.Fprintf(e.stderr, "opsdeck: %s/%s: %s\n", t.Account.Name, t.Region, awsx.Clean(err))
+			msg := fmt.Sprintf("%s/%s: %s", t.Account.Name, t.Region, awsx.Clean(err))
+			fmt.Fprintln(e.stderr, "opsdeck: "+msg)
+			if first == "" {
+				first = msg
+			}
 		}
 	}
-	if failed > 0 {
-		if failed == len(targets) {
-			return fmt.Errorf("promotion failed on every target")
-		}
-		return &exitError{code: exitPartial}
-	}
-	return nil
+	return fanOutcome(e, "promotion", failed, len(targets), first)
 }
 
 type channelRow struct {

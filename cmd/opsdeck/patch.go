@@ -166,13 +166,13 @@ func patchRun(ctx context.Context, e *env, op string, args []string) error {
 		}
 		tw.Flush()
 	}
-	if failed > 0 {
-		if failed == len(results) {
-			return fmt.Errorf("patch %s failed on every target; %s/%s: %s", op, results[0].Account, results[0].Region, results[0].Error)
+	first := ""
+	for _, pr := range results {
+		if pr.Error != "" && first == "" {
+			first = pr.Account + "/" + pr.Region + ": " + pr.Error
 		}
-		return &exitError{code: exitPartial}
 	}
-	return nil
+	return fanOutcome(e, "patch "+op, failed, len(results), first)
 }
 
 func countNot(invs []patch.Invocation, status string) int {
