@@ -272,10 +272,6 @@ func (s *runbooksScreen) start(resume bool, params map[string]string) tea.Cmd {
 		return ReportError(fmt.Errorf("%s is not one of %s's targets (%s): switch account with :accounts", a.Name, rb.Name, rb.Targets.Select))
 	}
 	var j *runbook.Journal
-	source, err := runbook.ShippedFile(rb, strings.TrimPrefix(rb.Path, "(shipped) "))
-	if err != nil {
-		return ReportError(err)
-	}
 	if resume {
 		path, err := lastUnfinished(rb.Name, a.Name)
 		if err != nil {
@@ -322,7 +318,7 @@ func (s *runbooksScreen) start(resume bool, params map[string]string) tea.Cmd {
 		if resume {
 			err = r.Resume(ctx, j, c.Config)
 		} else {
-			err = r.Start(ctx, rb, source, params, j)
+			err = r.Start(ctx, rb, params, j)
 		}
 		close(ch)
 		return runbookDoneMsg{err: err}

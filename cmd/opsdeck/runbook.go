@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -171,7 +170,6 @@ func runbookRun(ctx context.Context, e *env, args []string, resume bool) error {
 		rb     *runbook.Runbook
 		j      *runbook.Journal
 		params map[string]string
-		source []byte
 	)
 	if resume {
 		j = &runbook.Journal{Path: pos[0]}
@@ -193,9 +191,6 @@ func runbookRun(ctx context.Context, e *env, args []string, resume bool) error {
 		}
 		if params, err = rb.Resolve(given); err != nil {
 			return &usageError{err.Error()}
-		}
-		if source, err = runbookSource(rb); err != nil {
-			return err
 		}
 	}
 	a, err := runbookAccount(cfg, rb, account)
@@ -238,7 +233,7 @@ func runbookRun(ctx context.Context, e *env, args []string, resume bool) error {
 	} else {
 		j = runbook.NewJournal(runbook.Dir(), rb.Name, time.Now())
 		fmt.Fprintf(e.stderr, "run %s in %s; journal %s\n", rb.Name, a.Name, j.Path)
-		err = r.Start(ctx, rb, source, params, j)
+		err = r.Start(ctx, rb, params, j)
 	}
 	if err != nil {
 		return fmt.Errorf("%w\nthe run is journaled: fix what stopped it, then `opsdeck runbook resume %s`", err, j.Path)
@@ -256,14 +251,6 @@ func runbookRun(ctx context.Context, e *env, args []string, resume bool) error {
 	}
 	fmt.Fprintf(e.stdout, "%s finished in %s. Evidence: opsdeck runbook report %s\n", rb.Name, a.Name, j.Path)
 	return nil
-}
-
-// runbookSource is the runbook's text, for the journal.
-func runbookSource(rb *runbook.Runbook) ([]byte, error) {
-	if data, err := runbook.ShippedFile(rb, strings.TrimPrefix(rb.Path, "(shipped) ")); err == nil {
-		return data, nil
-	}
-	return os.ReadFile(rb.Path)
 }
 
 // runbookAccount is the one account a run acts in.

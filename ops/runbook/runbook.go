@@ -35,6 +35,9 @@ type Runbook struct {
 
 	// Path of the runbook file.
 	Path string `toml:"-"`
+	// Source is the file's text: a run's journal keeps it, so a resume
+	// runs what was started whatever happens to the file.
+	Source []byte `toml:"-"`
 }
 
 // Objectives are what the run is measured against in its report.
@@ -96,7 +99,7 @@ func Parse(name string, data []byte, cfg *profiles.Config) (*Runbook, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Path = name
+	r.Path, r.Source = name, data
 	r.validate(f, cfg)
 	if err := f.Err(); err != nil {
 		return nil, err

@@ -52,15 +52,15 @@ type Runner struct {
 // ErrStopped is returned when a step failed with on_failure = stop.
 var ErrStopped = errors.New("runbook stopped")
 
-// Start begins a run of rb (its TOML is source) with resolved params,
+// Start begins a run of rb with resolved params,
 // journaling into j. It returns when the run finishes, stops or ctx ends;
 // the journal then holds what a resume needs.
-func (r *Runner) Start(ctx context.Context, rb *Runbook, source []byte, params map[string]string, j *Journal) error {
+func (r *Runner) Start(ctx context.Context, rb *Runbook, params map[string]string, j *Journal) error {
 	var id [8]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return err
 	}
-	start := Record{Type: "start", At: r.now(), RunID: hex.EncodeToString(id[:]), Runbook: rb.Name, Path: rb.Path, Source: string(source),
+	start := Record{Type: "start", At: r.now(), RunID: hex.EncodeToString(id[:]), Runbook: rb.Name, Path: rb.Path, Source: string(rb.Source),
 		Operator: r.Operator, Account: r.Account, Params: params}
 	if err := j.Append(start); err != nil {
 		return err

@@ -110,7 +110,7 @@ func TestRunnerRunsStepsInOrderThreadingOutputs(t *testing.T) {
 		OnEvent: func(e Event) { evs = append(evs, fmt.Sprintf("%s:%s", e.Step.ID, e.Status)) }}
 	j := NewJournal(t.TempDir(), rb.Name, time.Now())
 	params, _ := rb.Resolve(nil)
-	if err := r.Start(context.Background(), rb, []byte(flow), params, j); err != nil {
+	if err := r.Start(context.Background(), rb, params, j); err != nil {
 		t.Fatal(err)
 	}
 	if got := ops.inputsOf["restore"]; got["snapshot"] != "copy-snapshot_id" || got["instance"] != "app-db-dr" {
@@ -168,7 +168,7 @@ func TestRunnerResumeAfterInterruption(t *testing.T) {
 	r := &Runner{Exec: ops, Operator: "ana"}
 	j := NewJournal(t.TempDir(), rb.Name, time.Now())
 	params, _ := rb.Resolve(map[string]string{"flip": "true"})
-	if err := r.Start(ctx, rb, []byte(flow), params, j); !errors.Is(err, context.Canceled) {
+	if err := r.Start(ctx, rb, params, j); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	st, _ := Read(j.Path)
@@ -206,7 +206,7 @@ func TestRunnerFailurePolicies(t *testing.T) {
 	r := &Runner{Exec: ops}
 	j := NewJournal(t.TempDir(), rb.Name, time.Now())
 	params, _ := rb.Resolve(nil)
-	err := r.Start(context.Background(), rb, []byte(flow), params, j)
+	err := r.Start(context.Background(), rb, params, j)
 	if !errors.Is(err, ErrStopped) || !strings.Contains(err.Error(), "step 3 (restore): Throttling") {
 		t.Fatalf("stop: %v", err)
 	}

@@ -72,10 +72,9 @@ func TestRegionFailoverAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	source, _ := runbook.ShippedFile(rb, "region-failover.toml")
 	j := runbook.NewJournal(t.TempDir(), rb.Name, time.Now())
 	r := &runbook.Runner{Exec: x, Operator: "ops-test"}
-	if err := r.Start(ctx, rb, source, params, j); err != nil {
+	if err := r.Start(ctx, rb, params, j); err != nil {
 		t.Fatal(err)
 	}
 	st, err := runbook.Read(j.Path)
@@ -145,9 +144,8 @@ func TestRestoreDrillCleansUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	source, _ := runbook.ShippedFile(rb, "restore-drill.toml")
 	j := runbook.NewJournal(t.TempDir(), rb.Name, time.Now())
-	if err := (&runbook.Runner{Exec: x}).Start(ctx, rb, source, params, j); err != nil {
+	if err := (&runbook.Runner{Exec: x}).Start(ctx, rb, params, j); err != nil {
 		t.Fatal(err)
 	}
 	st, err := runbook.Read(j.Path)
