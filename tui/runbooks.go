@@ -397,9 +397,9 @@ func (s *runbooksScreen) View() string {
 	}
 	var tail strings.Builder
 	if ev, ok := r.status[r.current]; ok {
-		tail.WriteString("\n" + ansi.Truncate(st.Muted.Render("step "+ev.Step.ID+": ")+kvLine(ev.Inputs), max(20, s.w-1), "…") + "\n")
+		tail.WriteString("\n" + ansi.Truncate(st.Muted.Render("step "+ev.Step.ID+": ")+runbook.Pairs(ev.Inputs), max(20, s.w-1), "…") + "\n")
 		if len(ev.Outputs) > 0 {
-			tail.WriteString(ansi.Truncate(st.Muted.Render("  → ")+kvLine(ev.Outputs), max(20, s.w-1), "…") + "\n")
+			tail.WriteString(ansi.Truncate(st.Muted.Render("  → ")+runbook.Pairs(ev.Outputs), max(20, s.w-1), "…") + "\n")
 		}
 	}
 	// The steps get the rest of the height, as a window around the current.
@@ -438,19 +438,6 @@ func (s *runbooksScreen) View() string {
 	}
 	b.WriteString(tail.String())
 	return b.String()
-}
-
-func kvLine(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + strings.ReplaceAll(m[k], "\n", "; ")
-	}
-	return strings.Join(parts, "  ")
 }
 
 func (s *runbooksScreen) accountName() string {

@@ -220,7 +220,7 @@ func runbookRun(ctx context.Context, e *env, args []string, resume bool) error {
 			started[ev.Step.ID] = time.Now()
 			fmt.Fprintf(e.stderr, "%s %s — %s (%s)…\n", n, ev.Step.ID, ev.Step.Title, ev.Step.Op)
 		case "done":
-			fmt.Fprintf(e.stderr, "%s %s done in %s %s\n", n, ev.Step.ID, time.Since(started[ev.Step.ID]).Round(time.Millisecond), fmtOutputs(ev.Outputs))
+			fmt.Fprintf(e.stderr, "%s %s done in %s %s\n", n, ev.Step.ID, time.Since(started[ev.Step.ID]).Round(time.Millisecond), runbook.Pairs(ev.Outputs))
 		case "skipped":
 			fmt.Fprintf(e.stderr, "%s %s skipped (when %s)\n", n, ev.Step.ID, ev.Step.When)
 		default:
@@ -273,16 +273,6 @@ func runbookAccount(cfg *profiles.Config, rb *runbook.Runbook, name string) (*pr
 		return accts[0], nil
 	}
 	return nil, &usageError{fmt.Sprintf("runbook %s targets %d accounts (%s): choose one with --account NAME", rb.Name, len(accts), strings.Join(names, ", "))}
-}
-
-func fmtOutputs(m map[string]string) string {
-	parts := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if v := m[k]; v != "" && !strings.Contains(v, "\n") {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 func runbookReport(e *env, args []string) error {

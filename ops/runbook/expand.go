@@ -2,7 +2,8 @@ package runbook
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -65,7 +66,7 @@ func (s Scope) Expand(v any) (any, error) {
 		return out, err
 	case map[string]any:
 		out := make(map[string]any, len(v))
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			x, err := s.Expand(v[k])
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
@@ -91,7 +92,7 @@ func (s Scope) Expand(v any) (any, error) {
 // "k=v" lines and one line per element, which is how operations read them.
 func (s Scope) Inputs(st Step) (map[string]string, error) {
 	out := map[string]string{}
-	for _, k := range sortedKeys(st.Inputs) {
+	for _, k := range slices.Sorted(maps.Keys(st.Inputs)) {
 		v, err := s.Expand(st.Inputs[k])
 		if err != nil {
 			return nil, fmt.Errorf("step %s input %s: %w", st.ID, k, err)
@@ -104,11 +105,7 @@ func (s Scope) Inputs(st Step) (map[string]string, error) {
 func flatten(v any) string {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(v))
 		lines := make([]string, len(keys))
 		for i, k := range keys {
 			lines[i] = k + "=" + flatten(v[k])
@@ -183,4 +180,14 @@ func (r *Runbook) Plan(given map[string]string) (map[string]string, []PlannedSte
 		out[i] = PlannedStep{N: i + 1, ID: st.ID, Title: st.Title, Kind: st.Kind, Op: st.Op, When: when, OnFailure: st.OnFailure, Inputs: in}
 	}
 	return params, out, nil
+}
+
+// Pairs renders outputs or inputs on one line: "k=v  k=v", keys sorted,
+// multi-line values joined with "; ".
+func Pairs(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+strings.ReplaceAll(m[k], "\n", "; "))
+	}
+	return strings.Join(parts, "  ")
 }

@@ -1,7 +1,10 @@
 package runbook
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,9 +23,9 @@ func Report(st *State) (string, error) {
 	if rb.Description != "" {
 		fmt.Fprintf(&b, "%s\n\n", rb.Description)
 	}
-	fmt.Fprintf(&b, "- Operator: %s\n- Started: %s\n", or(s.Operator, "(unknown)"), s.At.Format(time.RFC3339))
-	fmt.Fprintf(&b, "- Account: %s (of `%s`); regions: %s → %s\n", or(s.Account, "(not recorded)"), rb.Targets.Select, rb.Targets.Primary, rb.Targets.DR)
-	for _, k := range sortedKeys(s.Params) {
+	fmt.Fprintf(&b, "- Operator: %s\n- Started: %s\n", cmp.Or(s.Operator, "(unknown)"), s.At.Format(time.RFC3339))
+	fmt.Fprintf(&b, "- Account: %s (of `%s`); regions: %s → %s\n", cmp.Or(s.Account, "(not recorded)"), rb.Targets.Select, rb.Targets.Primary, rb.Targets.DR)
+	for _, k := range slices.Sorted(maps.Keys(s.Params)) {
 		fmt.Fprintf(&b, "- Parameter `%s` = `%s`\n", k, s.Params[k])
 	}
 	rto, rpo := rb.Objectives.Durations()
@@ -115,17 +118,10 @@ func writeMap(b *strings.Builder, title string, m map[string]string) {
 		return
 	}
 	fmt.Fprintf(b, "%s:\n\n", title)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fmt.Fprintf(b, "- `%s`: `%s`\n", k, strings.ReplaceAll(m[k], "\n", "; "))
 	}
 	b.WriteString("\n")
 }
 
 func md(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

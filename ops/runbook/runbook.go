@@ -14,9 +14,10 @@ package runbook
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -169,13 +170,13 @@ func (r *Runbook) validate(f *profiles.TOMLFile, cfg *profiles.Config) {
 					f.Problem(fmt.Sprintf("step %s: op %s needs input %q", s.ID, s.Op, n), "add it under [steps.inputs]", at+".inputs", at)
 				}
 			}
-			for _, n := range sortedKeys(s.Inputs) {
+			for _, n := range slices.Sorted(maps.Keys(s.Inputs)) {
 				if !op.takes(n) {
 					f.Problem(fmt.Sprintf("step %s: op %s has no input %q", s.ID, s.Op, n), "its inputs are "+strings.Join(append(append([]string(nil), op.Required...), op.Optional...), ", "), at+".inputs."+n, at+".inputs")
 				}
 			}
 		}
-		for _, n := range sortedKeys(s.Inputs) {
+		for _, n := range slices.Sorted(maps.Keys(s.Inputs)) {
 			r.checkRefs(f, i, params, s.Inputs[n], at+".inputs."+n)
 		}
 		if s.When != "" {
@@ -257,7 +258,7 @@ func (r *Runbook) checkRefs(f *profiles.TOMLFile, i int, params map[string]*Para
 			}
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			r.checkRefs(f, i, params, v[k], append([]string{at[0] + "." + k}, at...)...)
 		}
 	case []any:
@@ -376,7 +377,7 @@ func (p *Param) check(v string) (string, error) {
 func (r *Runbook) Resolve(given map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	var problems []string
-	for _, n := range sortedKeys(given) {
+	for _, n := range slices.Sorted(maps.Keys(given)) {
 		if r.param(n) == nil {
 			problems = append(problems, fmt.Sprintf("--param %s: %s declares no such parameter", n, r.Name))
 		}
@@ -428,13 +429,4 @@ func splitCondition(c string) (lhs, op, rhs string, err error) {
 		return "", "", "", fmt.Errorf("empty condition")
 	}
 	return strings.TrimSpace(c), "==", "true", nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

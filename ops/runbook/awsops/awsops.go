@@ -6,6 +6,7 @@
 package awsops
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,9 +68,9 @@ func (x *Executor) Exec(ctx context.Context, rb *runbook.Runbook, st runbook.Ste
 	case "backup.latest":
 		return x.latest(ctx, rb, cfg, in)
 	case "image.current":
-		ami, err := promote.Current(ctx, ssm.NewFromConfig(cfg), in["image"], or(in["channel"], "stable"))
+		ami, err := promote.Current(ctx, ssm.NewFromConfig(cfg), in["image"], cmp.Or(in["channel"], "stable"))
 		if err == nil && ami == "" {
-			err = fmt.Errorf("channel %s of image %s is empty in %s/%s", or(in["channel"], "stable"), in["image"], x.Account.Name, region)
+			err = fmt.Errorf("channel %s of image %s is empty in %s/%s", cmp.Or(in["channel"], "stable"), in["image"], x.Account.Name, region)
 		}
 		return out("ami", ami), err
 	case "wait.snapshot":
@@ -129,7 +130,7 @@ func (x *Executor) action(ctx context.Context, rb *runbook.Runbook, st runbook.S
 		// The copy is made (and found again) in the destination.
 		p.Region = in["to_region"]
 		err = backup.Copy(ctx, clients(cfg), clients(dst), p, in["snapshot"], region, in["kms_key"], res, bo)
-		return out("snapshot_id", or(res.Results["snapshot_id"], res.Results["db_snapshot_id"])), err
+		return out("snapshot_id", cmp.Or(res.Results["snapshot_id"], res.Results["db_snapshot_id"])), err
 	case "rds.restore":
 		ro := backup.RestoreOptions{NewID: in["instance"], SubnetGroup: in["subnet_group"]}
 		if sg := in["security_groups"]; sg != "" {
@@ -220,7 +221,7 @@ func (x *Executor) waitSnapshot(ctx context.Context, cfg aws.Config, in map[stri
 }
 
 func (x *Executor) waitDB(ctx context.Context, cfg aws.Config, in map[string]string) (runbook.Outcome, error) {
-	id, want := in["instance"], or(in["state"], "available")
+	id, want := in["instance"], cmp.Or(in["state"], "available")
 	endpoint := ""
 	return x.wait(ctx, in, "DB instance "+id, func() (string, bool, error) {
 		o, err := rds.NewFromConfig(cfg).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
@@ -396,7 +397,7 @@ func putParameter(ctx context.Context, api SSMParams, in map[string]string, res 
 			return out("version", fmt.Sprint(g.Parameter.Version), "previous", prev), nil
 		}
 	}
-	typ := ssmtypes.ParameterType(or(in["type"], "String"))
+	typ := ssmtypes.ParameterType(cmp.Or(in["type"], "String"))
 	o, err := api.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(in["name"]), Value: aws.String(in["value"]), Type: typ, Overwrite: aws.Bool(true)})
 	if err != nil {
 		return runbook.Outcome{}, fmt.Errorf("put %s: %w", in["name"], err)
@@ -430,7 +431,7 @@ func runCommand(ctx context.Context, api SSMCommands, in map[string]string, p pl
 	o, err := api.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), Comment: aws.String(p.Token()),
 		Targets:        []ssmtypes.Target{{Key: aws.String("tag:" + k), Values: []string{v}}},
 		Parameters:     map[string][]string{"commands": strings.Split(in["commands"], "\n")},
-		MaxConcurrency: aws.String(or(in["max_concurrency"], "10%")), MaxErrors: aws.String(or(in["max_errors"], "1"))})
+		MaxConcurrency: aws.String(cmp.Or(in["max_concurrency"], "10%")), MaxErrors: aws.String(cmp.Or(in["max_errors"], "1"))})
 	if err != nil {
 		return runbook.Outcome{}, fmt.Errorf("send command: %w", err)
 	}
@@ -574,13 +575,6 @@ func out(kv ...string) runbook.Outcome {
 		m[kv[i]] = kv[i+1]
 	}
 	return runbook.Outcome{Outputs: m}
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func copyMap(m map[string]string) map[string]string {
