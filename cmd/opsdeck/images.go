@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -257,21 +256,19 @@ func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	stables := map[string]string{}
-	return runListing(ctx, e, &g, &ff, cfg, listing[promote.Usage, usageRow]{
+	return runListing(ctx, e, &g, &ff, cfg, listing[stableUsage, usageRow]{
 		key:    "usage",
 		header: []string{"ACCOUNT", "REGION", "AMI", "INSTANCES", "STABLE", ""},
-		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]promote.Usage, error) {
+		fetch: func(ctx context.Context, c aws.Config, t fleet.Target) ([]stableUsage, error) {
 			stable, us, err := promote.UsageAt(ctx, ssm.NewFromConfig(c), ec2.NewFromConfig(c), name)
-			stablesMu.Lock()
-			stables[t.String()] = stable
-			stablesMu.Unlock()
-			return us, err
+			out := make([]stableUsage, len(us))
+			for i, u := range us {
+				out[i] = stableUsage{stable, u}
+			}
+			return out, err
 		},
-		row: func(t fleet.Target, u promote.Usage) usageRow {
-			stablesMu.Lock()
-			defer stablesMu.Unlock()
-			return usageRow{t.Account.Name, t.Region, stables[t.String()], u}
+		row: func(t fleet.Target, u stableUsage) usageRow {
+			return usageRow{t.Account.Name, t.Region, u.stable, u.Usage}
 		},
 		less: func(a, b usageRow) bool { return a.Account+a.Region < b.Account+b.Region },
 		cells: func(r usageRow) []string {
@@ -280,5 +277,8 @@ func cmdImagesUsage(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-// stablesMu guards the per-target stable AMIs read during a usage fan-out.
-var stablesMu sync.Mutex
+// stableUsage is one AMI in use with the AMI on stable where it runs.
+type stableUsage struct {
+	stable string
+	promote.Usage
+}
